@@ -1,0 +1,68 @@
+//! `OrtNodeComputeInfo`: how ORT runs one compiled fused node.
+
+use std::ffi::c_void;
+use std::sync::Arc;
+
+use crate::ffi;
+use crate::ort::abi::*;
+use crate::ort::api::ort;
+use crate::ort::kernel::KernelContext;
+use crate::runtime::executable::Executable;
+
+/// `OrtNodeComputeInfo` must be the first field: ORT hands back a pointer to it.
+#[repr(C)]
+pub struct ComputeInfo {
+    base: OrtNodeComputeInfo,
+    exe: Arc<Executable>,
+}
+
+impl ComputeInfo {
+    pub fn new(exe: Arc<Executable>) -> Box<ComputeInfo> {
+        Box::new(ComputeInfo {
+            base: OrtNodeComputeInfo {
+                ort_version_supported: ort().version,
+                CreateState: create_state,
+                Compute: compute,
+                ReleaseState: release_state,
+            },
+            exe,
+        })
+    }
+
+    pub fn into_raw(self: Box<Self>) -> *mut OrtNodeComputeInfo {
+        Box::into_raw(self).cast()
+    }
+
+    /// # Safety
+    /// `p` must come from `into_raw` and not have been released.
+    pub unsafe fn from_raw(p: *mut OrtNodeComputeInfo) -> Box<ComputeInfo> {
+        Box::from_raw(p.cast())
+    }
+}
+
+unsafe extern "C" fn create_state(
+    _this: *mut OrtNodeComputeInfo,
+    _ctx: *mut OrtNodeComputeContext,
+    state: *mut *mut c_void,
+) -> *mut OrtStatus {
+    // All state lives in the executable (shared by concurrent runs); nothing per-state.
+    ffi::status("CreateState", || {
+        *state = std::ptr::null_mut();
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn compute(
+    this: *mut OrtNodeComputeInfo,
+    _state: *mut c_void,
+    ctx: *mut OrtKernelContext,
+) -> *mut OrtStatus {
+    ffi::status("Compute", || {
+        let info = &*this.cast::<ComputeInfo>();
+        info.exe
+            .run(&KernelContext::from_raw(ctx))
+            .map_err(|e| e.context(format!("ovep: running {}", info.exe.name)))
+    })
+}
+
+unsafe extern "C" fn release_state(_this: *mut OrtNodeComputeInfo, _state: *mut c_void) {}

@@ -1,0 +1,256 @@
+//! ovep's session options: parsed and validated once, in `CreateEp`.
+//!
+//! Users pass them with `add_provider_for_devices(devices, {"key": "value"})`; ORT stores them
+//! as session config entries `ep.ovepexecutionprovider.<key>`. Every key is listed in
+//! [`KEYS`]; the README and `include/ovep.h` document the same list.
+
+use crate::error::{Error, Result};
+
+/// The prefix ORT puts before our option keys (the lower-cased EP name).
+pub const PREFIX: &str = "ep.ovepexecutionprovider.";
+
+/// Every option key with a one-line description (used in error messages and docs).
+pub const KEYS: &[(&str, &str)] = &[
+    (
+        "device_type",
+        "OpenVINO device: CPU, GPU, GPU.<n>, NPU, AUTO:<devices>, HETERO:<devices>, MULTI:<devices>",
+    ),
+    (
+        "precision",
+        "inference precision: f32 (default), bf16, f16, auto (the device's default)",
+    ),
+    ("performance_hint", "LATENCY (default) or THROUGHPUT"),
+    (
+        "num_threads",
+        "OpenVINO inference threads; 0 = the session's intra_op_num_threads or OpenVINO's default",
+    ),
+    (
+        "min_subgraph_nodes",
+        "smallest group of nodes worth handing to OpenVINO (default 2; 1 offers single nodes)",
+    ),
+    (
+        "max_cached_shapes",
+        "compiled shape-specialized models kept per subgraph for dynamic inputs (default 8)",
+    ),
+    (
+        "openvino_library",
+        "path to libopenvino_c.so (or its directory) when it is not found automatically",
+    ),
+];
+
+/// Precision hint given to OpenVINO.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Precision {
+    F32,
+    Bf16,
+    F16,
+    /// Leave the device's default (bf16 on CPUs with AMX/avx512_bf16, f16 on GPUs).
+    Auto,
+}
+
+impl Precision {
+    /// The `INFERENCE_PRECISION_HINT` value, or None for the device default.
+    pub fn hint(self) -> Option<&'static str> {
+        match self {
+            Precision::F32 => Some("f32"),
+            Precision::Bf16 => Some("bf16"),
+            Precision::F16 => Some("f16"),
+            Precision::Auto => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// None: the device of the OrtEpDevice the user selected.
+    pub device_type: Option<String>,
+    pub precision: Precision,
+    pub performance_hint: &'static str,
+    /// 0 = not set.
+    pub num_threads: u32,
+    pub min_subgraph_nodes: usize,
+    pub max_cached_shapes: usize,
+    pub openvino_library: Option<String>,
+}
+
+/// Chosen by measurement (bench/README.md): a lone node on OpenVINO costs a call and two
+/// tensor hand-overs, which ORT's CPU kernels beat for one cheap node; two or more nodes pay off.
+pub const DEFAULT_MIN_SUBGRAPH_NODES: usize = 2;
+pub const DEFAULT_MAX_CACHED_SHAPES: usize = 8;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            device_type: None,
+            precision: Precision::F32,
+            performance_hint: "LATENCY",
+            num_threads: 0,
+            min_subgraph_nodes: DEFAULT_MIN_SUBGRAPH_NODES,
+            max_cached_shapes: DEFAULT_MAX_CACHED_SHAPES,
+            openvino_library: None,
+        }
+    }
+}
+
+impl Options {
+    /// Parse from all session config entries (entries without our prefix are ignored).
+    pub fn from_config(entries: &[(String, String)]) -> Result<Options> {
+        let mut o = Options::default();
+        for (full_key, value) in entries {
+            let Some(key) = full_key.strip_prefix(PREFIX) else {
+                continue;
+            };
+            o.set(key, value)?;
+        }
+        Ok(o)
+    }
+
+    fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        let v = value.trim();
+        match key {
+            "device_type" => self.device_type = Some(parse_device(v)?),
+            "precision" => {
+                self.precision = match v.to_ascii_lowercase().as_str() {
+                    "f32" | "fp32" => Precision::F32,
+                    "bf16" => Precision::Bf16,
+                    "f16" | "fp16" => Precision::F16,
+                    "auto" => Precision::Auto,
+                    _ => return Err(bad_value(key, value, "f32, bf16, f16, auto")),
+                }
+            }
+            "performance_hint" => {
+                self.performance_hint = match v.to_ascii_uppercase().as_str() {
+                    "LATENCY" => "LATENCY",
+                    "THROUGHPUT" => "THROUGHPUT",
+                    _ => return Err(bad_value(key, value, "LATENCY, THROUGHPUT")),
+                }
+            }
+            "num_threads" => {
+                self.num_threads = v.parse().map_err(|_| bad_value(key, value, "an integer >= 0"))?;
+            }
+            "min_subgraph_nodes" => {
+                self.min_subgraph_nodes = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| bad_value(key, value, "an integer >= 1"))?;
+            }
+            "max_cached_shapes" => {
+                self.max_cached_shapes = v
+                    .parse()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| bad_value(key, value, "an integer >= 1"))?;
+            }
+            "openvino_library" => self.openvino_library = (!v.is_empty()).then(|| v.to_string()),
+            _ => {
+                let valid: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
+                return Err(Error::invalid_argument(format!(
+                    "ovep: unknown option '{key}' ({PREFIX}{key}); valid options: {}",
+                    valid.join(", ")
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn bad_value(key: &str, value: &str, allowed: &str) -> Error {
+    Error::invalid_argument(format!(
+        "ovep: option '{key}' has invalid value '{value}'; allowed values: {allowed}"
+    ))
+}
+
+/// Validate a device string's form; whether the device exists is checked against OpenVINO.
+fn parse_device(v: &str) -> Result<String> {
+    let allowed = "CPU, GPU, GPU.<n>, NPU, NPU.<n>, AUTO:<list>, HETERO:<list>, MULTI:<list>";
+    let simple = |d: &str| {
+        let (base, idx) = d.split_once('.').map_or((d, None), |(b, i)| (b, Some(i)));
+        matches!(base, "CPU" | "GPU" | "NPU")
+            && idx.is_none_or(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let up = v.to_ascii_uppercase();
+    let ok = match up.split_once(':') {
+        Some((meta, list)) => {
+            matches!(meta, "AUTO" | "HETERO" | "MULTI") && !list.is_empty() && list.split(',').all(simple)
+        }
+        None => simple(&up) || up == "AUTO",
+    };
+    if ok {
+        Ok(up)
+    } else {
+        Err(bad_value("device_type", v, allowed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Options> {
+        let entries: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (format!("{PREFIX}{k}"), v.to_string()))
+            .collect();
+        Options::from_config(&entries)
+    }
+
+    #[test]
+    fn defaults_and_values() {
+        assert_eq!(parse(&[]).unwrap(), Options::default());
+        let o = parse(&[("precision", "BF16"), ("num_threads", "3"), ("device_type", "gpu.1")]).unwrap();
+        assert_eq!(o.precision, Precision::Bf16);
+        assert_eq!(o.num_threads, 3);
+        assert_eq!(o.device_type.as_deref(), Some("GPU.1"));
+        assert_eq!(
+            parse(&[("device_type", "AUTO:GPU,CPU")])
+                .unwrap()
+                .device_type
+                .as_deref(),
+            Some("AUTO:GPU,CPU")
+        );
+        assert_eq!(
+            parse(&[("device_type", "HETERO:GPU,CPU")])
+                .unwrap()
+                .device_type
+                .as_deref(),
+            Some("HETERO:GPU,CPU")
+        );
+    }
+
+    #[test]
+    fn unknown_key_lists_valid_keys() {
+        let e = parse(&[("cache_dirr", "x")]).unwrap_err();
+        assert!(e.message.contains("unknown option 'cache_dirr'"), "{}", e.message);
+        for (k, _) in KEYS {
+            assert!(e.message.contains(k), "{} lacks {k}", e.message);
+        }
+    }
+
+    #[test]
+    fn bad_values_name_key_and_allowed_values() {
+        for (k, v) in [
+            ("precision", "f8"),
+            ("num_threads", "abc"),
+            ("min_subgraph_nodes", "0"),
+            ("max_cached_shapes", "-1"),
+            ("device_type", "TPU"),
+            ("device_type", "GPU."),
+            ("device_type", "AUTO:"),
+            ("performance_hint", "fast"),
+        ] {
+            let e = parse(&[(k, v)]).unwrap_err();
+            assert!(
+                e.message.contains(&format!("'{k}'")) && e.message.contains("allowed values"),
+                "{}",
+                e.message
+            );
+        }
+    }
+
+    #[test]
+    fn other_entries_are_ignored() {
+        let entries = vec![("session.intra_op.allow_spinning".to_string(), "0".to_string())];
+        assert_eq!(Options::from_config(&entries).unwrap(), Options::default());
+    }
+}

@@ -1,0 +1,284 @@
+//! The EP object of one session: GetCapability claims what OpenVINO converts, Compile
+//! turns the claimed groups into executables.
+
+use std::collections::HashMap;
+use std::ffi::{c_char, CString};
+use std::sync::{Arc, Mutex};
+
+use super::compute::ComputeInfo;
+use super::factory::EP_NAME;
+use super::options::Options;
+use crate::error::Result;
+use crate::ffi;
+use crate::onnx::export::export_subgraph;
+use crate::ort::abi::*;
+use crate::ort::api::ort;
+use crate::ort::graph::Graph;
+use crate::ort::logger::Logger;
+use crate::ort::status::check;
+use crate::ov::core::Core;
+use crate::ov::model::Model;
+use crate::partition::plan::{group_key, plan};
+use crate::partition::snapshot::GraphSnapshot;
+use crate::runtime::executable::{CompileTarget, Executable};
+
+/// `OrtEp` must be the first field: ORT hands back `*mut OrtEp` and we cast.
+#[repr(C)]
+pub struct Ep {
+    base: OrtEp,
+    name: CString,
+    options: Options,
+    target: Arc<CompileTarget>,
+    logger: Logger,
+    /// Models converted in GetCapability, by group key, waiting for Compile.
+    converted: Mutex<HashMap<String, Model>>,
+}
+
+impl Ep {
+    pub fn new(options: Options, device: String, core: Arc<Core>, logger: Logger) -> Box<Ep> {
+        logger.info(&format!(
+            "ovep: session on OpenVINO {} device {device} (precision {:?}, {})",
+            core.version, options.precision, options.performance_hint
+        ));
+        Box::new(Ep {
+            base: OrtEp {
+                ort_version_supported: ort().version,
+                GetName: get_name,
+                GetCapability: get_capability,
+                Compile: compile,
+                ReleaseNodeComputeInfos: release_node_compute_infos,
+                GetPreferredDataLayout: None,
+                ShouldConvertDataLayoutForOp: None,
+                SetDynamicOptions: None,
+                OnRunStart: None,
+                OnRunEnd: None,
+                CreateAllocator: None,
+                CreateSyncStreamForDevice: None,
+                GetCompiledModelCompatibilityInfo: None,
+            },
+            name: CString::new(EP_NAME).expect("no NUL"),
+            target: Arc::new(CompileTarget {
+                properties: compile_properties(&options, &device),
+                max_cached_shapes: options.max_cached_shapes,
+                core,
+                device,
+            }),
+            options,
+            logger,
+            converted: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn into_raw(self: Box<Self>) -> *mut OrtEp {
+        Box::into_raw(self).cast()
+    }
+
+    /// # Safety
+    /// `p` must come from `into_raw` and not have been released.
+    pub unsafe fn from_raw(p: *mut OrtEp) -> Box<Ep> {
+        Box::from_raw(p.cast())
+    }
+
+    /// # Safety
+    /// `p` must be a live EP from `into_raw`.
+    unsafe fn get<'a>(p: *const OrtEp) -> &'a Ep {
+        &*p.cast::<Ep>()
+    }
+
+    fn get_capability(&self, graph: &Graph<'_>, support: *mut OrtEpGraphSupportInfo) -> Result<()> {
+        // Bodies of If/Loop/Scan nodes left to ORT are offered separately; ovep takes
+        // control flow whole (when its bodies convert) and leaves bodies of CPU-run
+        // control-flow nodes to ORT, where outer-scope values are plain reads.
+        if graph.parent_node()?.is_some() {
+            return Ok(());
+        }
+        let snap = GraphSnapshot::take(graph)?;
+        let plan = plan(&snap, self.options.min_subgraph_nodes, |onnx| {
+            self.target.core.read_onnx(onnx)
+        })?;
+        let mut converted = self.converted.lock().unwrap_or_else(|e| e.into_inner());
+        converted.clear();
+        let mut claimed = 0;
+        for g in plan.groups {
+            let nodes: Vec<*const OrtNode> = g.nodes.iter().map(|&i| snap.nodes[i].raw).collect();
+            let fusion = OrtNodeFusionOptions {
+                ort_version_supported: ort().version,
+                drop_constant_initializers: false,
+            };
+            // SAFETY: node pointers from this call's graph; ORT copies what it keeps.
+            unsafe {
+                check((ort().ep.EpGraphSupportInfo_AddNodesToFuse)(
+                    support,
+                    nodes.as_ptr(),
+                    nodes.len(),
+                    &fusion,
+                ))?
+            };
+            claimed += nodes.len();
+            let key = group_key(g.nodes.iter().flat_map(|&i| snap.nodes[i].outputs.iter()));
+            converted.insert(key, g.model);
+        }
+        let r = &plan.report;
+        self.logger.info(&format!(
+            "ovep: claimed {claimed} of {} nodes in {} subgraphs ({} unsupported, {} failed conversion, {} in groups below min_subgraph_nodes={})",
+            snap.nodes.len(),
+            converted.len(),
+            r.unsupported.len(),
+            r.failed_conversion.len(),
+            r.too_small,
+            self.options.min_subgraph_nodes
+        ));
+        for (node, why) in r.unsupported.iter().take(20) {
+            self.logger.verbose(&format!("ovep: left to ORT: {node}: {why}"));
+        }
+        for (node, why) in &r.failed_conversion {
+            self.logger
+                .info(&format!("ovep: OpenVINO could not convert {node}; left to ORT: {why}"));
+        }
+        Ok(())
+    }
+
+    fn compile_one(&self, graph: &Graph<'_>, fused: *const OrtNode) -> Result<Box<ComputeInfo>> {
+        // SAFETY: the fused node ORT passed to this Compile call.
+        let fused = unsafe { crate::ort::graph::Node::from_raw(fused) };
+        let fused_name = fused.name()?;
+        let names = |vs: Vec<Option<crate::ort::graph::ValueInfo<'_>>>| -> Result<Vec<String>> {
+            vs.into_iter()
+                .map(|v| v.map_or(Ok(String::new()), |v| v.name()))
+                .collect()
+        };
+        let kernel_inputs = names(fused.inputs()?)?;
+        let kernel_outputs = names(fused.outputs()?)?;
+        let snap = GraphSnapshot::take(graph)?;
+        let key = group_key(snap.nodes.iter().flat_map(|n| n.outputs.iter()));
+        let cached = self.converted.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+        let model = match cached {
+            Some(m) => m,
+            None => {
+                // ORT changed the group between GetCapability and Compile: convert again.
+                self.logger
+                    .verbose(&format!("ovep: {fused_name}: converting again for Compile"));
+                let all: Vec<usize> = (0..snap.nodes.len()).collect();
+                let exported = export_subgraph(&snap, &all)?;
+                self.target.core.read_onnx(&exported.onnx)?
+            }
+        };
+        let started = std::time::Instant::now();
+        let device = &self.target.device;
+        let exe = Executable::new(
+            fused_name.clone(),
+            self.target.clone(),
+            model,
+            &kernel_inputs,
+            &kernel_outputs,
+        )
+        .map_err(|e| e.context(format!("ovep: compiling {fused_name} for {device}")))?;
+        let took = started.elapsed();
+        let msg = format!(
+            "ovep: compiled {fused_name} ({} nodes) for {device} in {:.1} ms",
+            snap.nodes.len(),
+            took.as_secs_f64() * 1e3
+        );
+        if took.as_secs() >= 10 {
+            self.logger.warn(&msg); // long compiles (NPU) deserve the user's attention
+        } else {
+            self.logger.info(&msg);
+        }
+        Ok(ComputeInfo::new(Arc::new(exe)))
+    }
+}
+
+unsafe extern "C" fn get_name(this: *const OrtEp) -> *const c_char {
+    Ep::get(this).name.as_ptr()
+}
+
+unsafe extern "C" fn get_capability(
+    this: *mut OrtEp,
+    graph: *const OrtGraph,
+    support: *mut OrtEpGraphSupportInfo,
+) -> *mut OrtStatus {
+    ffi::status("GetCapability", || {
+        Ep::get(this).get_capability(&Graph::from_raw(graph), support)
+    })
+}
+
+unsafe extern "C" fn compile(
+    this: *mut OrtEp,
+    graphs: *const *const OrtGraph,
+    fused_nodes: *const *const OrtNode,
+    count: usize,
+    node_compute_infos: *mut *mut OrtNodeComputeInfo,
+    _ep_context_nodes: *mut *mut OrtNode,
+) -> *mut OrtStatus {
+    ffi::status("Compile", || {
+        let ep = Ep::get(this);
+        let mut made: Vec<*mut OrtNodeComputeInfo> = Vec::with_capacity(count);
+        for i in 0..count {
+            match ep.compile_one(&Graph::from_raw(*graphs.add(i)), *fused_nodes.add(i)) {
+                Ok(info) => made.push(info.into_raw()),
+                Err(e) => {
+                    for p in made {
+                        drop(ComputeInfo::from_raw(p));
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        for (i, p) in made.into_iter().enumerate() {
+            *node_compute_infos.add(i) = p;
+        }
+        Ok(())
+    })
+}
+
+unsafe extern "C" fn release_node_compute_infos(_this: *mut OrtEp, infos: *mut *mut OrtNodeComputeInfo, count: usize) {
+    ffi::value("ReleaseNodeComputeInfos", (), || {
+        for i in 0..count {
+            let p = *infos.add(i);
+            if !p.is_null() {
+                drop(ComputeInfo::from_raw(p));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Compile properties for a device: precision and threads apply to the plain devices
+/// (meta devices such as AUTO/HETERO pass properties on to theirs and reject unknown ones).
+fn compile_properties(options: &Options, device: &str) -> Vec<(String, String)> {
+    let mut props = vec![("PERFORMANCE_HINT".to_string(), options.performance_hint.to_string())];
+    let base = device.split('.').next().unwrap_or("");
+    if matches!(base, "CPU" | "GPU" | "NPU") {
+        if let Some(p) = options.precision.hint() {
+            props.push(("INFERENCE_PRECISION_HINT".into(), p.into()));
+        }
+    }
+    if base == "CPU" && options.num_threads > 0 {
+        props.push(("INFERENCE_NUM_THREADS".into(), options.num_threads.to_string()));
+    }
+    props
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ep::options::Precision;
+
+    #[test]
+    fn properties_follow_options_and_device() {
+        let mut o = Options::default();
+        let p = compile_properties(&o, "CPU");
+        assert!(p.contains(&("INFERENCE_PRECISION_HINT".into(), "f32".into())));
+        assert!(p.contains(&("PERFORMANCE_HINT".into(), "LATENCY".into())));
+        assert!(!p.iter().any(|(k, _)| k == "INFERENCE_NUM_THREADS"));
+        o.num_threads = 2;
+        o.precision = Precision::Auto;
+        let p = compile_properties(&o, "CPU");
+        assert!(p.contains(&("INFERENCE_NUM_THREADS".into(), "2".into())));
+        assert!(!p.iter().any(|(k, _)| k == "INFERENCE_PRECISION_HINT"));
+        let p = compile_properties(&Options::default(), "AUTO:GPU,CPU");
+        assert_eq!(p, vec![("PERFORMANCE_HINT".into(), "LATENCY".into())]);
+        let p = compile_properties(&Options::default(), "GPU.1");
+        assert!(p.contains(&("INFERENCE_PRECISION_HINT".into(), "f32".into())));
+    }
+}

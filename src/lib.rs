@@ -1,0 +1,65 @@
+//! ovep: an ONNX Runtime plugin execution provider that runs ONNX models on OpenVINO.
+//!
+//! ONNX Runtime loads `libovep.so` with `RegisterExecutionProviderLibrary` and calls the two
+//! functions below; everything else is reached through the function tables they hand over.
+//!
+//! Layout: `ffi` (the panic/error boundary), `ort` (ORT ABI and safe views), `ep` (the
+//! objects ORT calls), `partition` (which nodes OpenVINO takes), `onnx` (subgraph
+//! serialization), `ov` (OpenVINO loading and handles), `runtime` (running compiled
+//! subgraphs).
+
+pub mod ep;
+pub mod error;
+pub mod ffi;
+pub mod onnx;
+pub mod ort;
+pub mod ov;
+pub mod partition;
+pub mod runtime;
+
+use std::ffi::c_char;
+
+use ort::abi::{OrtApiBase, OrtEpFactory, OrtLogger, OrtStatus};
+
+/// Create ovep's EP factory (one). Called once by `RegisterExecutionProviderLibrary`.
+///
+/// # Safety
+/// Called by ONNX Runtime with valid pointers; `factories` has room for `max_factories`.
+#[no_mangle]
+pub unsafe extern "C" fn CreateEpFactories(
+    _registration_name: *const c_char,
+    ort_api_base: *const OrtApiBase,
+    default_logger: *const OrtLogger,
+    factories: *mut *mut OrtEpFactory,
+    max_factories: usize,
+    num_factories: *mut usize,
+) -> *mut OrtStatus {
+    if let Err(e) = ort::api::init(ort_api_base) {
+        return ort::api::status_without_negotiation(ort_api_base, &e);
+    }
+    ffi::status("CreateEpFactories", || {
+        ort::logger::set_default_logger(default_logger);
+        if max_factories == 0 {
+            return Err(error::Error::invalid_argument(
+                "ovep: ORT offered no room for a factory",
+            ));
+        }
+        *factories = ep::factory::Factory::new(ort::logger::Logger::new(default_logger)).into_raw();
+        *num_factories = 1;
+        Ok(())
+    })
+}
+
+/// Release a factory made by `CreateEpFactories`.
+///
+/// # Safety
+/// `factory` must come from `CreateEpFactories` and not have been released.
+#[no_mangle]
+pub unsafe extern "C" fn ReleaseEpFactory(factory: *mut OrtEpFactory) -> *mut OrtStatus {
+    ffi::status("ReleaseEpFactory", || {
+        if !factory.is_null() {
+            drop(ep::factory::Factory::from_raw(factory));
+        }
+        Ok(())
+    })
+}

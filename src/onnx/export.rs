@@ -1,0 +1,206 @@
+//! Deterministic ONNX serialization of a fused subgraph.
+//!
+//! Weights are not copied: every constant initializer becomes an external-data tensor whose
+//! location is `*/_ORT_MEM_ADDR_/*` and whose offset is its address in ORT's memory, which
+//! OpenVINO's ONNX frontend reads in place. The bytes depend only on the subgraph (node
+//! order, sorted attributes, names, types, weight addresses), never on hash-map order.
+
+use std::collections::HashSet;
+
+use prost::Message;
+
+use super::proto::{
+    AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto, TensorProto, ValueInfoProto,
+};
+use crate::error::{Error, Result};
+use crate::ort::graph::{AttrData, Dim, ValueType};
+use crate::partition::snapshot::{GraphSnapshot, NodeSnapshot};
+
+/// A serialized subgraph and its interface, in the order the ONNX graph declares them.
+#[derive(Clone, Debug)]
+pub struct ExportedSubgraph {
+    pub onnx: Vec<u8>,
+    pub inputs: Vec<String>,
+    pub outputs: Vec<String>,
+}
+
+/// Serialize the nodes `subset` (indices into `graph.nodes`, in topological order).
+pub fn export_subgraph(graph: &GraphSnapshot, subset: &[usize]) -> Result<ExportedSubgraph> {
+    let inside: HashSet<usize> = subset.iter().copied().collect();
+    let produced: HashSet<&str> = subset
+        .iter()
+        .flat_map(|&i| graph.nodes[i].outputs.iter())
+        .map(String::as_str)
+        .collect();
+    let used_outside = graph.used_outside(&inside);
+
+    let mut inputs: Vec<String> = Vec::new();
+    let mut initializers: Vec<TensorProto> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    for &i in subset {
+        let n = &graph.nodes[i];
+        for name in n.inputs.iter().chain(&n.implicit_inputs) {
+            if name.is_empty() || produced.contains(name.as_str()) || !seen.insert(name) {
+                continue;
+            }
+            match graph.values.get(name).and_then(|v| v.constant.as_ref()) {
+                Some(_) => initializers.push(initializer_of(graph, name)?),
+                None => inputs.push(name.clone()),
+            }
+        }
+    }
+    let outputs: Vec<String> = subset
+        .iter()
+        .flat_map(|&i| graph.nodes[i].outputs.iter())
+        .filter(|o| !o.is_empty() && used_outside.contains(o.as_str()))
+        .cloned()
+        .collect();
+    if outputs.is_empty() {
+        return Err(Error::ep_fail("subgraph has no outputs used outside it"));
+    }
+
+    let g = GraphProto {
+        name: "ovep_subgraph".into(),
+        node: subset
+            .iter()
+            .map(|&i| node_proto(&graph.nodes[i]))
+            .collect::<Result<_>>()?,
+        initializer: initializers,
+        input: inputs
+            .iter()
+            .map(|n| value_info(graph, n, true))
+            .collect::<Result<_>>()?,
+        output: outputs
+            .iter()
+            .map(|n| value_info(graph, n, false))
+            .collect::<Result<_>>()?,
+        ..Default::default()
+    };
+    let model = model_proto(graph, g);
+    Ok(ExportedSubgraph {
+        onnx: model.encode_to_vec(),
+        inputs,
+        outputs,
+    })
+}
+
+fn model_proto(graph: &GraphSnapshot, g: GraphProto) -> ModelProto {
+    let mut opsets: Vec<OperatorSetIdProto> = graph
+        .opsets
+        .iter()
+        .map(|(d, v)| OperatorSetIdProto::new(d.clone(), *v))
+        .collect();
+    opsets.sort_by(|a, b| a.domain.cmp(&b.domain));
+    ModelProto {
+        // ORT reports 0 for graphs it built itself; 8 is the oldest IR that allows
+        // initializers without matching graph inputs, which we rely on.
+        ir_version: graph.ir_version.max(8),
+        opset_import: opsets,
+        producer_name: "ovep".into(),
+        graph: Some(g),
+        ..Default::default()
+    }
+}
+
+/// A control-flow body, whole: its own inputs, outputs and constant initializers;
+/// outer-scope names stay references.
+fn body_proto(body: &GraphSnapshot, name: &str) -> Result<GraphProto> {
+    let mut initializer = Vec::new();
+    let mut seen = HashSet::new();
+    for n in &body.nodes {
+        for i in n.inputs.iter().chain(&n.implicit_inputs) {
+            let Some(v) = body.values.get(i) else { continue };
+            if v.constant.is_some() && !v.from_outer_scope && seen.insert(i.as_str()) {
+                initializer.push(initializer_of(body, i)?);
+            }
+        }
+    }
+    Ok(GraphProto {
+        name: name.into(),
+        node: body.nodes.iter().map(node_proto).collect::<Result<_>>()?,
+        initializer,
+        input: body
+            .inputs
+            .iter()
+            .map(|n| value_info(body, n, true))
+            .collect::<Result<_>>()?,
+        output: body
+            .outputs
+            .iter()
+            .map(|n| value_info(body, n, true))
+            .collect::<Result<_>>()?,
+        ..Default::default()
+    })
+}
+
+fn node_proto(n: &NodeSnapshot) -> Result<NodeProto> {
+    let mut attribute = Vec::with_capacity(n.attributes.len());
+    for (name, a) in &n.attributes {
+        attribute.push(match a {
+            AttrData::Int(v) => AttributeProto::int(name, *v),
+            AttrData::Float(v) => AttributeProto::float(name, *v),
+            AttrData::Ints(v) => AttributeProto::ints(name, v.clone()),
+            AttrData::Floats(v) => AttributeProto::floats(name, v.clone()),
+            AttrData::String(v) => AttributeProto::string(name, v.clone()),
+            AttrData::Strings(v) => AttributeProto::strings(name, v.clone()),
+            AttrData::Tensor { elem, dims, raw } => {
+                AttributeProto::tensor(name, TensorProto::raw("", *elem, dims.clone(), raw.clone()))
+            }
+            AttrData::Graph => {
+                let body = n
+                    .subgraphs
+                    .iter()
+                    .find(|(a, _)| a == name)
+                    .ok_or_else(|| Error::ep_fail(format!("node {} lacks body {name}", n.name)))?;
+                AttributeProto::graph(name, body_proto(&body.1, &format!("{}_{name}", n.name))?)
+            }
+            AttrData::Undefined => return Err(Error::ep_fail(format!("node {}: unreadable attribute {name}", n.name))),
+        });
+    }
+    Ok(NodeProto {
+        input: n.inputs.clone(),
+        output: n.outputs.clone(),
+        name: n.name.clone(),
+        op_type: n.op_type.clone(),
+        domain: n.domain.clone(),
+        attribute,
+        ..Default::default()
+    })
+}
+
+fn initializer_of(graph: &GraphSnapshot, name: &str) -> Result<TensorProto> {
+    let t = graph.values[name].constant.as_ref().expect("caller checked");
+    if t.bytes == 0 || t.data.is_null() {
+        return Ok(TensorProto::raw(name, t.elem, t.dims.clone(), Vec::new()));
+    }
+    Ok(TensorProto::external_in_memory(
+        name,
+        t.elem,
+        t.dims.clone(),
+        t.data as usize,
+        t.bytes,
+    ))
+}
+
+/// Type of a graph input/output. Outputs of a fused subgraph carry only their element type
+/// (OpenVINO infers shapes), so a shape ORT did not know is never stated wrongly.
+fn value_info(graph: &GraphSnapshot, name: &str, with_shape: bool) -> Result<ValueInfoProto> {
+    let v = graph
+        .values
+        .get(name)
+        .ok_or_else(|| Error::ep_fail(format!("no type for value {name}")))?;
+    match &v.ty {
+        ValueType::Tensor { elem, dims } => {
+            let dims: Vec<Option<i64>> = dims
+                .iter()
+                .map(|d| if let Dim::Fixed(x) = d { Some(*x) } else { None })
+                .collect();
+            Ok(ValueInfoProto::tensor(
+                name,
+                *elem,
+                with_shape.then_some(dims.as_slice()),
+            ))
+        }
+        other => Err(Error::ep_fail(format!("value {name} is not a tensor ({other:?})"))),
+    }
+}

@@ -1,0 +1,6 @@
+//! ONNX: element types, the protobuf messages (prost) and the deterministic serializer of
+//! fused subgraphs.
+
+pub mod dtype;
+pub mod export;
+pub mod proto;

@@ -1,0 +1,58 @@
+//! Inputs and outputs of one fused-node run (`OrtKernelContext`).
+
+use std::ptr;
+
+use super::abi::{OrtKernelContext, OrtValue};
+use super::api::api;
+use super::graph::{tensor_data, TensorData};
+use super::status::check;
+use crate::error::Result;
+
+pub struct KernelContext(*mut OrtKernelContext);
+
+impl KernelContext {
+    /// # Safety
+    /// `ctx` must be the context ORT passed to the current `Compute` call.
+    pub unsafe fn from_raw(ctx: *mut OrtKernelContext) -> KernelContext {
+        KernelContext(ctx)
+    }
+
+    pub fn input_count(&self) -> Result<usize> {
+        let mut n = 0;
+        // SAFETY: live context.
+        unsafe { check((api().KernelContext_GetInputCount)(self.0, &mut n))? };
+        Ok(n)
+    }
+
+    /// Input `i`'s type, shape and data (ORT's memory, not copied). `None` when the input
+    /// is an omitted optional one.
+    pub fn input(&self, i: usize) -> Result<Option<TensorData>> {
+        let mut v: *const OrtValue = ptr::null();
+        // SAFETY: live context.
+        unsafe { check((api().KernelContext_GetInput)(self.0, i, &mut v))? };
+        if v.is_null() {
+            return Ok(None);
+        }
+        tensor_data(v).map(Some)
+    }
+
+    /// Allocate output `i` with `dims` and return a pointer to its (writable) buffer.
+    pub fn output(&self, i: usize, dims: &[i64]) -> Result<(*mut u8, usize)> {
+        let mut v: *mut OrtValue = ptr::null_mut();
+        // SAFETY: live context; ORT owns the returned value.
+        unsafe {
+            check((api().KernelContext_GetOutput)(
+                self.0,
+                i,
+                dims.as_ptr(),
+                dims.len(),
+                &mut v,
+            ))?;
+            let mut data: *mut std::ffi::c_void = ptr::null_mut();
+            check((api().GetTensorMutableData)(v, &mut data))?;
+            let mut bytes = 0usize;
+            check((api().GetTensorSizeInBytes)(v, &mut bytes))?;
+            Ok((data.cast(), bytes))
+        }
+    }
+}

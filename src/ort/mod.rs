@@ -1,0 +1,11 @@
+//! ONNX Runtime side: ABI declarations, API negotiation, status, logging and safe views of
+//! what ORT hands an EP. All `unsafe` that touches ORT lives here.
+
+pub mod abi;
+pub mod api;
+pub mod config;
+pub mod device;
+pub mod graph;
+pub mod kernel;
+pub mod logger;
+pub mod status;

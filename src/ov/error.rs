@@ -1,0 +1,27 @@
+//! OpenVINO status codes -> `Error`, with OpenVINO's own last error message.
+
+use std::ffi::CStr;
+
+use openvino_sys::{ov_get_last_err_msg, ov_status_e};
+
+use crate::error::{Error, Result};
+
+/// Check an OpenVINO status; `what` says what we were doing.
+pub fn check(status: ov_status_e, what: &str) -> Result<()> {
+    if status == ov_status_e::OK {
+        return Ok(());
+    }
+    // SAFETY: OpenVINO keeps a thread-local message for the last failed call.
+    let detail = unsafe {
+        let p = ov_get_last_err_msg();
+        if p.is_null() {
+            String::new()
+        } else {
+            CStr::from_ptr(p).to_string_lossy().trim().to_string()
+        }
+    };
+    Err(Error::ep_fail(format!(
+        "OpenVINO: {what} failed ({status:?}){}{detail}",
+        if detail.is_empty() { "" } else { ": " }
+    )))
+}

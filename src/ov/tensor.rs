@@ -1,0 +1,84 @@
+//! OpenVINO tensors over memory we already have (ORT's input/output buffers): no copies.
+
+use std::ptr;
+
+use openvino_sys as ov;
+
+use super::error::check;
+use crate::error::Result;
+
+pub struct Tensor {
+    ptr: *mut ov::ov_tensor_t,
+}
+
+impl Tensor {
+    /// # Safety
+    /// `ptr` must be a tensor we own.
+    pub unsafe fn from_raw(ptr: *mut ov::ov_tensor_t) -> Tensor {
+        Tensor { ptr }
+    }
+
+    /// A tensor viewing `data` (not owned, not copied).
+    ///
+    /// # Safety
+    /// `data` must hold the tensor's bytes and outlive every use of the tensor by OpenVINO.
+    pub unsafe fn borrow_host(element: ov::ov_element_type_e, dims: &[i64], data: *mut u8) -> Result<Tensor> {
+        let mut shape = ov::ov_shape_t {
+            rank: 0,
+            dims: ptr::null_mut(),
+        };
+        check(
+            ov::ov_shape_create(dims.len() as i64, dims.as_ptr(), &mut shape),
+            "making a tensor shape",
+        )?;
+        let mut t = ptr::null_mut();
+        let status = ov::ov_tensor_create_from_host_ptr(element, shape, data.cast(), &mut t);
+        ov::ov_shape_free(&mut shape);
+        check(status, "wrapping a buffer as a tensor")?;
+        Ok(Tensor { ptr: t })
+    }
+
+    pub fn raw(&self) -> *const ov::ov_tensor_t {
+        self.ptr
+    }
+
+    pub fn dims(&self) -> Result<Vec<i64>> {
+        let mut shape = ov::ov_shape_t {
+            rank: 0,
+            dims: ptr::null_mut(),
+        };
+        check(
+            unsafe { ov::ov_tensor_get_shape(self.ptr, &mut shape) },
+            "reading a tensor shape",
+        )?;
+        let dims = (0..shape.rank as usize)
+            .map(|i| unsafe { *shape.dims.add(i) })
+            .collect();
+        unsafe { ov::ov_shape_free(&mut shape) };
+        Ok(dims)
+    }
+
+    /// The tensor's bytes.
+    pub fn bytes(&self) -> Result<&[u8]> {
+        let mut data = ptr::null_mut();
+        check(
+            unsafe { ov::ov_tensor_data(self.ptr, &mut data) },
+            "reading tensor data",
+        )?;
+        let mut n = 0;
+        check(
+            unsafe { ov::ov_tensor_get_byte_size(self.ptr, &mut n) },
+            "reading tensor size",
+        )?;
+        if n == 0 {
+            return Ok(&[]);
+        }
+        Ok(unsafe { std::slice::from_raw_parts(data as *const u8, n) })
+    }
+}
+
+impl Drop for Tensor {
+    fn drop(&mut self) {
+        unsafe { ov::ov_tensor_free(self.ptr) }
+    }
+}

@@ -1,0 +1,10 @@
+//! Which nodes OpenVINO takes: support rules as data, cycle-free grouping, and the
+//! convert-before-claim planner.
+
+pub mod facts;
+pub mod group;
+pub mod plan;
+// pub mod rules;
+pub mod snapshot;
+#[path = "support_tmp.rs"]
+pub mod support;

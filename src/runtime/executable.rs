@@ -1,0 +1,245 @@
+//! One fused subgraph ready to run: the OpenVINO model, its compiled form(s) and a pool of
+//! infer requests, so concurrent `Run` calls on one session each get their own request.
+//!
+//! Static models compile once. Models with dynamic inputs are compiled per concrete input
+//! shape (reshape + compile) and kept in a bounded LRU: a shape-specialized model runs at
+//! static speed and memory stays bounded however many shapes a user sends.
+
+use std::sync::{Arc, Mutex};
+
+use crate::error::{Error, Result};
+use crate::onnx::dtype::DataType;
+use crate::ort::kernel::KernelContext;
+use crate::ov::compiled::{CompiledModel, InferRequest};
+use crate::ov::core::Core;
+use crate::ov::element;
+use crate::ov::model::Model;
+use crate::ov::tensor::Tensor;
+
+use super::shape_cache::ShapeLru;
+
+/// Where an OpenVINO port's data lives in the fused node's kernel context.
+#[derive(Clone, Debug)]
+struct Binding {
+    kernel_index: usize,
+    elem: DataType,
+}
+
+/// A compiled model with its request pool and (when static) output shapes.
+struct Compiled {
+    model: CompiledModel,
+    requests: Mutex<Vec<InferRequest>>,
+    /// Output shapes when known before running: outputs are then written straight into
+    /// ORT's buffers.
+    output_dims: Vec<Option<Vec<i64>>>,
+}
+
+impl Compiled {
+    fn new(model: CompiledModel) -> Result<Compiled> {
+        let output_dims = model
+            .outputs()?
+            .into_iter()
+            .map(|p| p.dims.and_then(|d| d.into_iter().collect::<Option<Vec<i64>>>()))
+            .collect();
+        Ok(Compiled {
+            model,
+            requests: Mutex::new(Vec::new()),
+            output_dims,
+        })
+    }
+
+    fn take_request(&self) -> Result<InferRequest> {
+        let pooled = self.requests.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match pooled {
+            Some(r) => Ok(r),
+            None => self.model.create_infer_request(),
+        }
+    }
+
+    fn give_back(&self, r: InferRequest) {
+        self.requests.lock().unwrap_or_else(|e| e.into_inner()).push(r);
+    }
+}
+
+/// Where and how a session's subgraphs are compiled (shared by all its executables).
+pub struct CompileTarget {
+    pub core: Arc<Core>,
+    /// OpenVINO device name ("CPU", "GPU.1", "AUTO:GPU,CPU", ...).
+    pub device: String,
+    /// Compile properties (precision, performance hint, threads).
+    pub properties: Vec<(String, String)>,
+    pub max_cached_shapes: usize,
+}
+
+pub struct Executable {
+    pub name: String,
+    target: Arc<CompileTarget>,
+    /// The source model; reshaped in place (under the lock) for each new input shape.
+    model: Mutex<Model>,
+    inputs: Vec<Binding>,
+    outputs: Vec<Binding>,
+    /// Set when the model is static: the one compiled model.
+    fixed: Option<Arc<Compiled>>,
+    by_shape: Mutex<ShapeLru<Arc<Compiled>>>,
+}
+
+impl Executable {
+    /// `kernel_inputs`/`kernel_outputs` are the fused node's input/output names in ORT's
+    /// order; OpenVINO ports are matched to them by name.
+    pub fn new(
+        name: String,
+        target: Arc<CompileTarget>,
+        model: Model,
+        kernel_inputs: &[String],
+        kernel_outputs: &[String],
+    ) -> Result<Executable> {
+        let bind = |ports: Vec<crate::ov::model::Port>, names: &[String], what: &str| -> Result<Vec<Binding>> {
+            ports
+                .into_iter()
+                .map(|p| {
+                    let kernel_index = names.iter().position(|n| *n == p.name).ok_or_else(|| {
+                        Error::ep_fail(format!(
+                            "{name}: OpenVINO {what} '{}' is not a fused-node {what}",
+                            p.name
+                        ))
+                    })?;
+                    let elem = element::from_ov(p.element).ok_or_else(|| {
+                        Error::ep_fail(format!(
+                            "{name}: {what} '{}' has an element type ovep cannot pass",
+                            p.name
+                        ))
+                    })?;
+                    Ok(Binding { kernel_index, elem })
+                })
+                .collect()
+        };
+        let inputs = bind(model.inputs()?, kernel_inputs, "input")?;
+        let outputs = bind(model.outputs()?, kernel_outputs, "output")?;
+        let fixed = if model.is_dynamic() {
+            None
+        } else {
+            Some(Arc::new(Compiled::new(target.core.compile(
+                &model,
+                &target.device,
+                &target.properties,
+            )?)?))
+        };
+        let by_shape = Mutex::new(ShapeLru::new(target.max_cached_shapes));
+        Ok(Executable {
+            name,
+            target,
+            model: Mutex::new(model),
+            inputs,
+            outputs,
+            fixed,
+            by_shape,
+        })
+    }
+
+    /// The compiled model for these input shapes (compiling one if needed).
+    fn compiled_for(&self, shapes: &[Vec<i64>]) -> Result<Arc<Compiled>> {
+        if let Some(c) = &self.fixed {
+            return Ok(c.clone());
+        }
+        if let Some(c) = self.by_shape.lock().unwrap_or_else(|e| e.into_inner()).get(shapes) {
+            return Ok(c);
+        }
+        let compiled = {
+            let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+            let reshape: Vec<(usize, Vec<i64>)> = shapes.iter().cloned().enumerate().collect();
+            model
+                .reshape(&reshape)
+                .map_err(|e| e.context(format!("{}: input shapes {shapes:?}", self.name)))?;
+            let t = &self.target;
+            Arc::new(Compiled::new(t.core.compile(&model, &t.device, &t.properties)?)?)
+        };
+        self.by_shape
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(shapes.to_vec(), compiled.clone());
+        Ok(compiled)
+    }
+
+    /// Run once: inputs are read in place from ORT, outputs written into ORT's buffers.
+    pub fn run(&self, ctx: &KernelContext) -> Result<()> {
+        let mut data = Vec::with_capacity(self.inputs.len());
+        for b in &self.inputs {
+            let t = ctx
+                .input(b.kernel_index)?
+                .ok_or_else(|| Error::ep_fail(format!("{}: input {} is missing", self.name, b.kernel_index)))?;
+            if DataType::from_onnx(t.elem) != Some(b.elem) {
+                return Err(Error::ep_fail(format!(
+                    "{}: input {} has element type {} but OpenVINO expects {}",
+                    self.name,
+                    b.kernel_index,
+                    t.elem,
+                    b.elem.name()
+                )));
+            }
+            data.push(t);
+        }
+        let shapes: Vec<Vec<i64>> = data.iter().map(|t| t.dims.clone()).collect();
+        let compiled = self.compiled_for(&shapes)?;
+        let mut request = compiled.take_request()?;
+        let result = self.infer(&compiled, &mut request, ctx, &data);
+        // A request whose run failed may hold half-set state: drop it rather than reuse it.
+        if result.is_ok() {
+            compiled.give_back(request);
+        }
+        result
+    }
+
+    fn infer(
+        &self,
+        compiled: &Compiled,
+        request: &mut InferRequest,
+        ctx: &KernelContext,
+        data: &[crate::ort::graph::TensorData],
+    ) -> Result<()> {
+        // The tensors only borrow ORT's buffers; they must stay alive until infer returns.
+        let mut held = Vec::with_capacity(self.inputs.len() + self.outputs.len());
+        for (i, (b, t)) in self.inputs.iter().zip(data).enumerate() {
+            let ov_type = element::to_ov(b.elem).expect("bound types map to OpenVINO");
+            // SAFETY: ORT's input buffer outlives this Compute call; OpenVINO only reads it.
+            let tensor = unsafe { Tensor::borrow_host(ov_type, &t.dims, t.data as *mut u8)? };
+            request.set_input(i, &tensor)?;
+            held.push(tensor);
+        }
+        let mut direct = vec![false; self.outputs.len()];
+        for (j, b) in self.outputs.iter().enumerate() {
+            if let Some(dims) = &compiled.output_dims[j] {
+                let (ptr, _) = ctx.output(b.kernel_index, dims)?;
+                let ov_type = element::to_ov(b.elem).expect("bound types map to OpenVINO");
+                // SAFETY: ORT allocated this output buffer with exactly these dims for this call.
+                let tensor = unsafe { Tensor::borrow_host(ov_type, dims, ptr)? };
+                request.set_output(j, &tensor)?;
+                held.push(tensor);
+                direct[j] = true;
+            }
+        }
+        request.infer()?;
+        for (j, b) in self.outputs.iter().enumerate() {
+            if direct[j] {
+                continue;
+            }
+            // Shape known only after inference: copy out once.
+            let t = request.output(j)?;
+            let dims = t.dims()?;
+            let src = t.bytes()?;
+            let (dst, bytes) = ctx.output(b.kernel_index, &dims)?;
+            if bytes != src.len() {
+                return Err(Error::ep_fail(format!(
+                    "{}: output {j} is {} bytes but ORT allocated {bytes}",
+                    self.name,
+                    src.len()
+                )));
+            }
+            if bytes > 0 {
+                // SAFETY: `dst` has `bytes` writable bytes (ORT just allocated them).
+                unsafe { std::ptr::copy_nonoverlapping(src.as_ptr(), dst, bytes) };
+            }
+        }
+        drop(held);
+        Ok(())
+    }
+}

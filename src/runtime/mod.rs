@@ -1,0 +1,4 @@
+//! Running compiled subgraphs: shape-specialized compiled models and infer-request pools.
+
+pub mod executable;
+pub mod shape_cache;
