@@ -254,3 +254,26 @@ mod tests {
         assert_eq!(Options::from_config(&entries).unwrap(), Options::default());
     }
 }
+
+#[cfg(test)]
+mod header_tests {
+    use super::KEYS;
+
+    /// The public C header documents exactly the options the code accepts.
+    #[test]
+    fn header_lists_every_option() {
+        let header = include_str!("../../include/ovep.h");
+        for (key, _) in KEYS {
+            assert!(
+                header.contains(&format!("\"{key}\"")),
+                "include/ovep.h lacks option {key}"
+            );
+        }
+        let defined = header.matches("#define OVEP_OPTION_").count();
+        assert_eq!(
+            defined,
+            KEYS.len(),
+            "include/ovep.h defines options the code does not accept"
+        );
+    }
+}

@@ -184,6 +184,10 @@ fn initializer_of(graph: &GraphSnapshot, name: &str) -> Result<TensorProto> {
 
 /// Type of a graph input/output. Outputs of a fused subgraph carry only their element type
 /// (OpenVINO infers shapes), so a shape ORT did not know is never stated wrongly.
+///
+/// ORT before 1.24 cannot tell "no shape known" from "scalar" (both report rank 0), so a
+/// rank-0 input is written with unknown rank: OpenVINO accepts a scalar there too, and the
+/// executable specializes the model to the real shape at run time.
 fn value_info(graph: &GraphSnapshot, name: &str, with_shape: bool) -> Result<ValueInfoProto> {
     let v = graph
         .values
@@ -198,7 +202,7 @@ fn value_info(graph: &GraphSnapshot, name: &str, with_shape: bool) -> Result<Val
             Ok(ValueInfoProto::tensor(
                 name,
                 *elem,
-                with_shape.then_some(dims.as_slice()),
+                (with_shape && !dims.is_empty()).then_some(dims.as_slice()),
             ))
         }
         other => Err(Error::ep_fail(format!("value {name} is not a tensor ({other:?})"))),

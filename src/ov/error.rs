@@ -17,7 +17,13 @@ pub fn check(status: ov_status_e, what: &str) -> Result<()> {
         if p.is_null() {
             String::new()
         } else {
-            CStr::from_ptr(p).to_string_lossy().trim().to_string()
+            // OpenVINO's messages span lines ("Exception from ...:\n<reason>"); keep them on
+            // one line so ORT's one-line status shows the reason.
+            CStr::from_ptr(p)
+                .to_string_lossy()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
         }
     };
     Err(Error::ep_fail(format!(

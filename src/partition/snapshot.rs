@@ -197,8 +197,9 @@ impl GraphSnapshot {
                 name: name.clone(),
                 elem_type,
                 non_tensor,
-                rank: dims.as_ref().map(Vec::len),
-                dims,
+                // Rank 0 may mean "unknown" (see onnx::export::value_info): say unknown.
+                rank: dims.as_ref().map(Vec::len).filter(|r| *r > 0),
+                dims: dims.filter(|d| !d.is_empty()),
                 is_constant: v.constant.is_some(),
             }
         };

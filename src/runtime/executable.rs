@@ -1,9 +1,11 @@
 //! One fused subgraph ready to run: the OpenVINO model, its compiled form(s) and a pool of
 //! infer requests, so concurrent `Run` calls on one session each get their own request.
 //!
-//! Static models compile once. Models with dynamic inputs are compiled per concrete input
-//! shape (reshape + compile) and kept in a bounded LRU: a shape-specialized model runs at
-//! static speed and memory stays bounded however many shapes a user sends.
+//! Every model is compiled once as converted, at session creation, and serves every input
+//! shape from the first run on (no compile on the first inference). For models with dynamic
+//! inputs, a shape seen again gets a static, shape-specialized compile in the background,
+//! kept in a bounded LRU (`max_cached_shapes`): frequent shapes run at static speed, and
+//! memory stays bounded however many shapes a user sends.
 
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +18,7 @@ use crate::ov::element;
 use crate::ov::model::Model;
 use crate::ov::tensor::Tensor;
 
+use super::background;
 use super::shape_cache::ShapeLru;
 
 /// Where an OpenVINO port's data lives in the fused node's kernel context.
@@ -74,13 +77,30 @@ pub struct CompileTarget {
 pub struct Executable {
     pub name: String,
     target: Arc<CompileTarget>,
-    /// The source model; reshaped in place (under the lock) for each new input shape.
+    /// The source model; reshaped in place (under the lock) to specialize it.
     model: Mutex<Model>,
     inputs: Vec<Binding>,
     outputs: Vec<Binding>,
-    /// Set when the model is static: the one compiled model.
-    fixed: Option<Arc<Compiled>>,
-    by_shape: Mutex<ShapeLru<Arc<Compiled>>>,
+    /// The model compiled as converted (dynamic dimensions stay dynamic): serves every
+    /// shape from the first run on, so no compile sits on the first inference. None when
+    /// the device cannot compile the dynamic form (e.g. the CPU plugin refuses inputs of
+    /// dynamic rank): then each new shape is specialized before it runs.
+    generic: Option<Arc<Compiled>>,
+    /// The model has dynamic inputs: frequent shapes get specialized compiles.
+    dynamic: bool,
+    shapes: Mutex<ShapeState>,
+}
+
+/// A shape seen this many times gets its own static compile (in the background).
+const SPECIALIZE_AFTER: u32 = 2;
+
+struct ShapeState {
+    /// Shape-specialized compiled models (bounded by `max_cached_shapes`).
+    specialized: ShapeLru<Arc<Compiled>>,
+    /// How often recent shapes were seen (bounded too, so memory stays flat).
+    seen: ShapeLru<u32>,
+    /// One specialization at a time per subgraph: the machine has few cores to spare.
+    pending: bool,
 }
 
 impl Executable {
@@ -115,53 +135,102 @@ impl Executable {
         };
         let inputs = bind(model.inputs()?, kernel_inputs, "input")?;
         let outputs = bind(model.outputs()?, kernel_outputs, "output")?;
-        let fixed = if model.is_dynamic() {
-            None
-        } else {
-            Some(Arc::new(Compiled::new(target.core.compile(
-                &model,
-                &target.device,
-                &target.properties,
-            )?)?))
+        let dynamic = model.is_dynamic();
+        let compile = || Compiled::new(target.core.compile(&model, &target.device, &target.properties)?);
+        let generic = match compile() {
+            Ok(c) => Some(Arc::new(c)),
+            Err(_) if dynamic => None,
+            Err(e) => return Err(e),
         };
-        let by_shape = Mutex::new(ShapeLru::new(target.max_cached_shapes));
+        let shapes = Mutex::new(ShapeState {
+            specialized: ShapeLru::new(target.max_cached_shapes),
+            seen: ShapeLru::new(4 * target.max_cached_shapes),
+            pending: false,
+        });
         Ok(Executable {
             name,
             target,
             model: Mutex::new(model),
             inputs,
             outputs,
-            fixed,
-            by_shape,
+            generic,
+            dynamic,
+            shapes,
         })
     }
 
-    /// The compiled model for these input shapes (compiling one if needed).
-    fn compiled_for(&self, shapes: &[Vec<i64>]) -> Result<Arc<Compiled>> {
-        if let Some(c) = &self.fixed {
-            return Ok(c.clone());
+    /// The compiled model to run these input shapes with.
+    fn compiled_for(self: &Arc<Self>, shapes: &[Vec<i64>]) -> Result<Arc<Compiled>> {
+        let Some(generic) = &self.generic else {
+            return self.specialized_now(shapes);
+        };
+        if !self.dynamic {
+            return Ok(generic.clone());
         }
-        if let Some(c) = self.by_shape.lock().unwrap_or_else(|e| e.into_inner()).get(shapes) {
+        let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(c) = st.specialized.get(shapes) {
             return Ok(c);
         }
-        let compiled = {
-            let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
-            let reshape: Vec<(usize, Vec<i64>)> = shapes.iter().cloned().enumerate().collect();
-            model
-                .reshape(&reshape)
-                .map_err(|e| e.context(format!("{}: input shapes {shapes:?}", self.name)))?;
-            let t = &self.target;
-            Arc::new(Compiled::new(t.core.compile(&model, &t.device, &t.properties)?)?)
-        };
-        self.by_shape
+        let count = st.seen.get(shapes).unwrap_or(0).saturating_add(1);
+        st.seen.insert(shapes.to_vec(), count);
+        if count == SPECIALIZE_AFTER && !st.pending {
+            st.pending = true;
+            let (me, shapes) = (self.clone(), shapes.to_vec());
+            background::spawn("specialize", move || me.specialize(shapes));
+        }
+        Ok(generic.clone())
+    }
+
+    /// A static copy of the model compiled for `shapes`.
+    fn compile_for_shapes(&self, shapes: &[Vec<i64>]) -> Result<Compiled> {
+        let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+        let reshape: Vec<(usize, Vec<i64>)> = shapes.iter().cloned().enumerate().collect();
+        model
+            .reshape(&reshape)
+            .map_err(|e| e.context(format!("{}: input shapes {shapes:?}", self.name)))?;
+        let t = &self.target;
+        Compiled::new(t.core.compile(&model, &t.device, &t.properties)?)
+    }
+
+    /// Without a generic model: the specialized model for `shapes`, compiled now if new.
+    fn specialized_now(&self, shapes: &[Vec<i64>]) -> Result<Arc<Compiled>> {
+        if let Some(c) = self
+            .shapes
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(shapes.to_vec(), compiled.clone());
-        Ok(compiled)
+            .specialized
+            .get(shapes)
+        {
+            return Ok(c);
+        }
+        let c = Arc::new(self.compile_for_shapes(shapes)?);
+        self.shapes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .specialized
+            .insert(shapes.to_vec(), c.clone());
+        Ok(c)
+    }
+
+    /// Background: compile a static copy for `shapes` and keep it in the LRU.
+    fn specialize(&self, shapes: Vec<Vec<i64>>) {
+        let compiled = self.compile_for_shapes(&shapes);
+        let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
+        st.pending = false;
+        match compiled {
+            Ok(c) => st.specialized.insert(shapes, Arc::new(c)),
+            // The generic model keeps serving this shape; never try it again.
+            Err(_) => st.seen.insert(shapes, u32::MAX),
+        }
+    }
+
+    /// Number of shape-specialized models held (for tests and logs).
+    pub fn specialized_count(&self) -> usize {
+        self.shapes.lock().unwrap_or_else(|e| e.into_inner()).specialized.len()
     }
 
     /// Run once: inputs are read in place from ORT, outputs written into ORT's buffers.
-    pub fn run(&self, ctx: &KernelContext) -> Result<()> {
+    pub fn run(self: &Arc<Self>, ctx: &KernelContext) -> Result<()> {
         let mut data = Vec::with_capacity(self.inputs.len());
         for b in &self.inputs {
             let t = ctx

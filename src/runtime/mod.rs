@@ -1,4 +1,5 @@
 //! Running compiled subgraphs: shape-specialized compiled models and infer-request pools.
 
+pub mod background;
 pub mod executable;
 pub mod shape_cache;
