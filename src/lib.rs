@@ -40,9 +40,7 @@ pub unsafe extern "C" fn CreateEpFactories(
     ffi::status("CreateEpFactories", || {
         ort::logger::set_default_logger(default_logger);
         if max_factories == 0 {
-            return Err(error::Error::invalid_argument(
-                "ovep: ORT offered no room for a factory",
-            ));
+            return Err(error::Error::invalid_argument("ovep: ORT offered no room for a factory"));
         }
         *factories = ep::factory::Factory::new(ort::logger::Logger::new(default_logger)).into_raw();
         *num_factories = 1;

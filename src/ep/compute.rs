@@ -59,9 +59,7 @@ unsafe extern "C" fn compute(
 ) -> *mut OrtStatus {
     ffi::status("Compute", || {
         let info = &*this.cast::<ComputeInfo>();
-        info.exe
-            .run(&KernelContext::from_raw(ctx))
-            .map_err(|e| e.context(format!("ovep: running {}", info.exe.name)))
+        info.exe.run(&KernelContext::from_raw(ctx)).map_err(|e| e.context(format!("ovep: running {}", info.exe.name)))
     })
 }
 

@@ -18,18 +18,10 @@ pub fn match_devices(hw: &[HardwareDevice], ov_devices: Option<&[String]>, cpu_o
     let mut out = Vec::new();
     let listed = |name: &str| ov_devices.is_some_and(|d| d.iter().any(|x| x == name));
     let ov_gpus: Vec<&String> = ov_devices
-        .map(|d| {
-            d.iter()
-                .filter(|x| x.as_str() == "GPU" || x.starts_with("GPU."))
-                .collect()
-        })
+        .map(|d| d.iter().filter(|x| x.as_str() == "GPU" || x.starts_with("GPU.")).collect())
         .unwrap_or_default();
     let ov_npus: Vec<&String> = ov_devices
-        .map(|d| {
-            d.iter()
-                .filter(|x| x.as_str() == "NPU" || x.starts_with("NPU."))
-                .collect()
-        })
+        .map(|d| d.iter().filter(|x| x.as_str() == "NPU" || x.starts_with("NPU.")).collect())
         .unwrap_or_default();
     let (mut gpu_n, mut npu_n) = (0usize, 0usize);
     let mut cpu_done = false;
@@ -84,13 +76,7 @@ mod tests {
     use super::*;
 
     fn hw(kind: DeviceKind, vendor_id: u32) -> HardwareDevice {
-        HardwareDevice {
-            kind,
-            vendor_id,
-            device_id: 0,
-            vendor: String::new(),
-            metadata: vec![],
-        }
+        HardwareDevice { kind, vendor_id, device_id: 0, vendor: String::new(), metadata: vec![] }
     }
 
     #[test]
@@ -113,18 +99,10 @@ mod tests {
         let ov: Vec<String> = ["CPU", "GPU.0", "GPU.1", "NPU"].iter().map(|s| s.to_string()).collect();
         assert_eq!(
             match_devices(&devs, Some(&ov), true),
-            vec![
-                (0, "CPU".into()),
-                (2, "GPU.0".into()),
-                (3, "GPU.1".into()),
-                (4, "NPU".into())
-            ]
+            vec![(0, "CPU".into()), (2, "GPU.0".into()), (3, "GPU.1".into()), (4, "NPU".into())]
         );
         let ov_single: Vec<String> = ["CPU", "GPU"].iter().map(|s| s.to_string()).collect();
-        assert_eq!(
-            match_devices(&devs[..3], Some(&ov_single), true),
-            vec![(0, "CPU".into()), (2, "GPU".into())]
-        );
+        assert_eq!(match_devices(&devs[..3], Some(&ov_single), true), vec![(0, "CPU".into()), (2, "GPU".into())]);
     }
 
     #[test]

@@ -112,10 +112,7 @@ impl Factory {
             }
             let mut meta = vec![("ov_device", ov_name.clone())];
             if let Some(c) = &core {
-                meta.push((
-                    "ov_full_device_name",
-                    c.property(&ov_name, "FULL_DEVICE_NAME").unwrap_or_default(),
-                ));
+                meta.push(("ov_full_device_name", c.property(&ov_name, "FULL_DEVICE_NAME").unwrap_or_default()));
                 meta.push(("ov_version", c.version.clone()));
             } else {
                 meta.push(("ov_full_device_name", String::new()));
@@ -125,13 +122,7 @@ impl Factory {
             let mut ep_device = ptr::null_mut();
             // SAFETY: ORT's hardware device and our factory; ORT takes ownership of the result.
             unsafe {
-                check((ort().ep.CreateEpDevice)(
-                    factory,
-                    devices[i],
-                    meta.as_ptr(),
-                    ptr::null(),
-                    &mut ep_device,
-                ))?
+                check((ort().ep.CreateEpDevice)(factory, devices[i], meta.as_ptr(), ptr::null(), &mut ep_device))?
             };
             out[n] = ep_device;
             n += 1;
@@ -159,10 +150,7 @@ impl Factory {
             .map_err(|e| e.context(format!("ovep cannot create a session on {device}")))?;
         if let Some(name) = super::devices::must_be_listed(&device) {
             let available = core.available_devices()?;
-            if !available
-                .iter()
-                .any(|d| d == name || (name == "GPU" && d.starts_with("GPU.")))
-            {
+            if !available.iter().any(|d| d == name || (name == "GPU" && d.starts_with("GPU."))) {
                 return Err(Error::new(
                     ErrorKind::InvalidArgument,
                     format!(
@@ -203,16 +191,9 @@ unsafe extern "C" fn get_supported_devices(
     num_ep_devices: *mut usize,
 ) -> *mut OrtStatus {
     ffi::status("GetSupportedDevices", || {
-        let devices = if num_devices == 0 {
-            &[][..]
-        } else {
-            std::slice::from_raw_parts(devices, num_devices)
-        };
-        let out = if max_ep_devices == 0 {
-            &mut [][..]
-        } else {
-            std::slice::from_raw_parts_mut(ep_devices, max_ep_devices)
-        };
+        let devices = if num_devices == 0 { &[][..] } else { std::slice::from_raw_parts(devices, num_devices) };
+        let out =
+            if max_ep_devices == 0 { &mut [][..] } else { std::slice::from_raw_parts_mut(ep_devices, max_ep_devices) };
         *num_ep_devices = Factory::get(this).supported_devices(this, devices, out)?;
         Ok(())
     })

@@ -11,31 +11,13 @@ pub const PREFIX: &str = "ep.ovepexecutionprovider.";
 
 /// Every option key with a one-line description (used in error messages and docs).
 pub const KEYS: &[(&str, &str)] = &[
-    (
-        "device_type",
-        "OpenVINO device: CPU, GPU, GPU.<n>, NPU, AUTO:<devices>, HETERO:<devices>, MULTI:<devices>",
-    ),
-    (
-        "precision",
-        "inference precision: f32 (default), bf16, f16, auto (the device's default)",
-    ),
+    ("device_type", "OpenVINO device: CPU, GPU, GPU.<n>, NPU, AUTO:<devices>, HETERO:<devices>, MULTI:<devices>"),
+    ("precision", "inference precision: f32 (default), bf16, f16, auto (the device's default)"),
     ("performance_hint", "LATENCY (default) or THROUGHPUT"),
-    (
-        "num_threads",
-        "OpenVINO inference threads; 0 = the session's intra_op_num_threads or OpenVINO's default",
-    ),
-    (
-        "min_subgraph_nodes",
-        "smallest group of nodes worth handing to OpenVINO (default 2; 1 offers single nodes)",
-    ),
-    (
-        "max_cached_shapes",
-        "compiled shape-specialized models kept per subgraph for dynamic inputs (default 8)",
-    ),
-    (
-        "openvino_library",
-        "path to libopenvino_c.so (or its directory) when it is not found automatically",
-    ),
+    ("num_threads", "OpenVINO inference threads; 0 = the session's intra_op_num_threads or OpenVINO's default"),
+    ("min_subgraph_nodes", "smallest group of nodes worth handing to OpenVINO (default 2; 1 offers single nodes)"),
+    ("max_cached_shapes", "compiled shape-specialized models kept per subgraph for dynamic inputs (default 8)"),
+    ("openvino_library", "path to libopenvino_c.so (or its directory) when it is not found automatically"),
 ];
 
 /// Precision hint given to OpenVINO.
@@ -129,18 +111,12 @@ impl Options {
                 self.num_threads = v.parse().map_err(|_| bad_value(key, value, "an integer >= 0"))?;
             }
             "min_subgraph_nodes" => {
-                self.min_subgraph_nodes = v
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| bad_value(key, value, "an integer >= 1"))?;
+                self.min_subgraph_nodes =
+                    v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| bad_value(key, value, "an integer >= 1"))?;
             }
             "max_cached_shapes" => {
-                self.max_cached_shapes = v
-                    .parse()
-                    .ok()
-                    .filter(|n| *n >= 1)
-                    .ok_or_else(|| bad_value(key, value, "an integer >= 1"))?;
+                self.max_cached_shapes =
+                    v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| bad_value(key, value, "an integer >= 1"))?;
             }
             "openvino_library" => self.openvino_library = (!v.is_empty()).then(|| v.to_string()),
             _ => {
@@ -156,9 +132,7 @@ impl Options {
 }
 
 fn bad_value(key: &str, value: &str, allowed: &str) -> Error {
-    Error::invalid_argument(format!(
-        "ovep: option '{key}' has invalid value '{value}'; allowed values: {allowed}"
-    ))
+    Error::invalid_argument(format!("ovep: option '{key}' has invalid value '{value}'; allowed values: {allowed}"))
 }
 
 /// Validate a device string's form; whether the device exists is checked against OpenVINO.
@@ -188,10 +162,8 @@ mod tests {
     use super::*;
 
     fn parse(pairs: &[(&str, &str)]) -> Result<Options> {
-        let entries: Vec<(String, String)> = pairs
-            .iter()
-            .map(|(k, v)| (format!("{PREFIX}{k}"), v.to_string()))
-            .collect();
+        let entries: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| (format!("{PREFIX}{k}"), v.to_string())).collect();
         Options::from_config(&entries)
     }
 
@@ -202,20 +174,8 @@ mod tests {
         assert_eq!(o.precision, Precision::Bf16);
         assert_eq!(o.num_threads, 3);
         assert_eq!(o.device_type.as_deref(), Some("GPU.1"));
-        assert_eq!(
-            parse(&[("device_type", "AUTO:GPU,CPU")])
-                .unwrap()
-                .device_type
-                .as_deref(),
-            Some("AUTO:GPU,CPU")
-        );
-        assert_eq!(
-            parse(&[("device_type", "HETERO:GPU,CPU")])
-                .unwrap()
-                .device_type
-                .as_deref(),
-            Some("HETERO:GPU,CPU")
-        );
+        assert_eq!(parse(&[("device_type", "AUTO:GPU,CPU")]).unwrap().device_type.as_deref(), Some("AUTO:GPU,CPU"));
+        assert_eq!(parse(&[("device_type", "HETERO:GPU,CPU")]).unwrap().device_type.as_deref(), Some("HETERO:GPU,CPU"));
     }
 
     #[test]
@@ -240,11 +200,7 @@ mod tests {
             ("performance_hint", "fast"),
         ] {
             let e = parse(&[(k, v)]).unwrap_err();
-            assert!(
-                e.message.contains(&format!("'{k}'")) && e.message.contains("allowed values"),
-                "{}",
-                e.message
-            );
+            assert!(e.message.contains(&format!("'{k}'")) && e.message.contains("allowed values"), "{}", e.message);
         }
     }
 
@@ -264,16 +220,9 @@ mod header_tests {
     fn header_lists_every_option() {
         let header = include_str!("../../include/ovep.h");
         for (key, _) in KEYS {
-            assert!(
-                header.contains(&format!("\"{key}\"")),
-                "include/ovep.h lacks option {key}"
-            );
+            assert!(header.contains(&format!("\"{key}\"")), "include/ovep.h lacks option {key}");
         }
         let defined = header.matches("#define OVEP_OPTION_").count();
-        assert_eq!(
-            defined,
-            KEYS.len(),
-            "include/ovep.h defines options the code does not accept"
-        );
+        assert_eq!(defined, KEYS.len(), "include/ovep.h defines options the code does not accept");
     }
 }

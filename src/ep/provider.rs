@@ -17,10 +17,9 @@ use crate::ort::graph::Graph;
 use crate::ort::logger::Logger;
 use crate::ort::status::check;
 use crate::ov::core::Core;
-use crate::ov::model::Model;
 use crate::partition::plan::{group_key, plan};
 use crate::partition::snapshot::GraphSnapshot;
-use crate::runtime::executable::{CompileTarget, Executable};
+use crate::runtime::executable::{CompileTarget, Executable, Prepared};
 
 /// `OrtEp` must be the first field: ORT hands back `*mut OrtEp` and we cast.
 #[repr(C)]
@@ -30,8 +29,8 @@ pub struct Ep {
     options: Options,
     target: Arc<CompileTarget>,
     logger: Logger,
-    /// Models converted in GetCapability, by group key, waiting for Compile.
-    converted: Mutex<HashMap<String, Model>>,
+    /// Groups converted and compiled in GetCapability, by group key, waiting for Compile.
+    converted: Mutex<HashMap<String, Prepared>>,
 }
 
 impl Ep {
@@ -93,30 +92,32 @@ impl Ep {
             return Ok(());
         }
         let snap = GraphSnapshot::take(graph)?;
-        let plan = plan(&snap, self.options.min_subgraph_nodes, |onnx| {
-            self.target.core.read_onnx(onnx)
-        })?;
+        // ORT 1.23 does not report the parent of a nested graph; reading outer-scope values
+        // gives it away.
+        if snap.values.values().any(|v| v.from_outer_scope) {
+            return Ok(());
+        }
+        let t = &self.target;
+        let plan = plan(
+            &snap,
+            self.options.min_subgraph_nodes,
+            |onnx| t.core.read_onnx(onnx),
+            |model| t.core.compile(model, &t.device, &t.properties),
+        )?;
         let mut converted = self.converted.lock().unwrap_or_else(|e| e.into_inner());
         converted.clear();
         let mut claimed = 0;
         for g in plan.groups {
             let nodes: Vec<*const OrtNode> = g.nodes.iter().map(|&i| snap.nodes[i].raw).collect();
-            let fusion = OrtNodeFusionOptions {
-                ort_version_supported: ort().version,
-                drop_constant_initializers: false,
-            };
+            let fusion =
+                OrtNodeFusionOptions { ort_version_supported: ort().version, drop_constant_initializers: false };
             // SAFETY: node pointers from this call's graph; ORT copies what it keeps.
             unsafe {
-                check((ort().ep.EpGraphSupportInfo_AddNodesToFuse)(
-                    support,
-                    nodes.as_ptr(),
-                    nodes.len(),
-                    &fusion,
-                ))?
+                check((ort().ep.EpGraphSupportInfo_AddNodesToFuse)(support, nodes.as_ptr(), nodes.len(), &fusion))?
             };
             claimed += nodes.len();
             let key = group_key(g.nodes.iter().flat_map(|&i| snap.nodes[i].outputs.iter()));
-            converted.insert(key, g.model);
+            converted.insert(key, Prepared { model: g.model, onnx: g.exported.onnx, compiled: Some(g.compiled) });
         }
         let r = &plan.report;
         self.logger.info(&format!(
@@ -132,8 +133,7 @@ impl Ep {
             self.logger.verbose(&format!("ovep: left to ORT: {node}: {why}"));
         }
         for (node, why) in &r.failed_conversion {
-            self.logger
-                .info(&format!("ovep: OpenVINO could not convert {node}; left to ORT: {why}"));
+            self.logger.info(&format!("ovep: OpenVINO could not convert {node}; left to ORT: {why}"));
         }
         Ok(())
     }
@@ -143,36 +143,27 @@ impl Ep {
         let fused = unsafe { crate::ort::graph::Node::from_raw(fused) };
         let fused_name = fused.name()?;
         let names = |vs: Vec<Option<crate::ort::graph::ValueInfo<'_>>>| -> Result<Vec<String>> {
-            vs.into_iter()
-                .map(|v| v.map_or(Ok(String::new()), |v| v.name()))
-                .collect()
+            vs.into_iter().map(|v| v.map_or(Ok(String::new()), |v| v.name())).collect()
         };
         let kernel_inputs = names(fused.inputs()?)?;
         let kernel_outputs = names(fused.outputs()?)?;
         let snap = GraphSnapshot::take(graph)?;
         let key = group_key(snap.nodes.iter().flat_map(|n| n.outputs.iter()));
         let cached = self.converted.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
-        let model = match cached {
-            Some(m) => m,
+        let prepared = match cached {
+            Some(p) => p,
             None => {
                 // ORT changed the group between GetCapability and Compile: convert again.
-                self.logger
-                    .verbose(&format!("ovep: {fused_name}: converting again for Compile"));
+                self.logger.verbose(&format!("ovep: {fused_name}: converting again for Compile"));
                 let all: Vec<usize> = (0..snap.nodes.len()).collect();
                 let exported = export_subgraph(&snap, &all)?;
-                self.target.core.read_onnx(&exported.onnx)?
+                Prepared { model: self.target.core.read_onnx(&exported.onnx)?, onnx: exported.onnx, compiled: None }
             }
         };
         let started = std::time::Instant::now();
         let device = &self.target.device;
-        let exe = Executable::new(
-            fused_name.clone(),
-            self.target.clone(),
-            model,
-            &kernel_inputs,
-            &kernel_outputs,
-        )
-        .map_err(|e| e.context(format!("ovep: compiling {fused_name} for {device}")))?;
+        let exe = Executable::new(fused_name.clone(), self.target.clone(), prepared, &kernel_inputs, &kernel_outputs)
+            .map_err(|e| e.context(format!("ovep: compiling {fused_name} for {device}")))?;
         let took = started.elapsed();
         let msg = format!(
             "ovep: compiled {fused_name} ({} nodes) for {device} in {:.1} ms",
@@ -197,9 +188,7 @@ unsafe extern "C" fn get_capability(
     graph: *const OrtGraph,
     support: *mut OrtEpGraphSupportInfo,
 ) -> *mut OrtStatus {
-    ffi::status("GetCapability", || {
-        Ep::get(this).get_capability(&Graph::from_raw(graph), support)
-    })
+    ffi::status("GetCapability", || Ep::get(this).get_capability(&Graph::from_raw(graph), support))
 }
 
 unsafe extern "C" fn compile(

@@ -27,11 +27,8 @@ pub struct ExportedSubgraph {
 /// Serialize the nodes `subset` (indices into `graph.nodes`, in topological order).
 pub fn export_subgraph(graph: &GraphSnapshot, subset: &[usize]) -> Result<ExportedSubgraph> {
     let inside: HashSet<usize> = subset.iter().copied().collect();
-    let produced: HashSet<&str> = subset
-        .iter()
-        .flat_map(|&i| graph.nodes[i].outputs.iter())
-        .map(String::as_str)
-        .collect();
+    let produced: HashSet<&str> =
+        subset.iter().flat_map(|&i| graph.nodes[i].outputs.iter()).map(String::as_str).collect();
     let used_outside = graph.used_outside(&inside);
 
     let mut inputs: Vec<String> = Vec::new();
@@ -61,35 +58,19 @@ pub fn export_subgraph(graph: &GraphSnapshot, subset: &[usize]) -> Result<Export
 
     let g = GraphProto {
         name: "ovep_subgraph".into(),
-        node: subset
-            .iter()
-            .map(|&i| node_proto(&graph.nodes[i]))
-            .collect::<Result<_>>()?,
+        node: subset.iter().map(|&i| node_proto(&graph.nodes[i])).collect::<Result<_>>()?,
         initializer: initializers,
-        input: inputs
-            .iter()
-            .map(|n| value_info(graph, n, true))
-            .collect::<Result<_>>()?,
-        output: outputs
-            .iter()
-            .map(|n| value_info(graph, n, false))
-            .collect::<Result<_>>()?,
+        input: inputs.iter().map(|n| value_info(graph, n, true)).collect::<Result<_>>()?,
+        output: outputs.iter().map(|n| value_info(graph, n, false)).collect::<Result<_>>()?,
         ..Default::default()
     };
     let model = model_proto(graph, g);
-    Ok(ExportedSubgraph {
-        onnx: model.encode_to_vec(),
-        inputs,
-        outputs,
-    })
+    Ok(ExportedSubgraph { onnx: model.encode_to_vec(), inputs, outputs })
 }
 
 fn model_proto(graph: &GraphSnapshot, g: GraphProto) -> ModelProto {
-    let mut opsets: Vec<OperatorSetIdProto> = graph
-        .opsets
-        .iter()
-        .map(|(d, v)| OperatorSetIdProto::new(d.clone(), *v))
-        .collect();
+    let mut opsets: Vec<OperatorSetIdProto> =
+        graph.opsets.iter().map(|(d, v)| OperatorSetIdProto::new(d.clone(), *v)).collect();
     opsets.sort_by(|a, b| a.domain.cmp(&b.domain));
     ModelProto {
         // ORT reports 0 for graphs it built itself; 8 is the oldest IR that allows
@@ -119,16 +100,8 @@ fn body_proto(body: &GraphSnapshot, name: &str) -> Result<GraphProto> {
         name: name.into(),
         node: body.nodes.iter().map(node_proto).collect::<Result<_>>()?,
         initializer,
-        input: body
-            .inputs
-            .iter()
-            .map(|n| value_info(body, n, true))
-            .collect::<Result<_>>()?,
-        output: body
-            .outputs
-            .iter()
-            .map(|n| value_info(body, n, true))
-            .collect::<Result<_>>()?,
+        input: body.inputs.iter().map(|n| value_info(body, n, true)).collect::<Result<_>>()?,
+        output: body.outputs.iter().map(|n| value_info(body, n, true)).collect::<Result<_>>()?,
         ..Default::default()
     })
 }
@@ -173,37 +146,19 @@ fn initializer_of(graph: &GraphSnapshot, name: &str) -> Result<TensorProto> {
     if t.bytes == 0 || t.data.is_null() {
         return Ok(TensorProto::raw(name, t.elem, t.dims.clone(), Vec::new()));
     }
-    Ok(TensorProto::external_in_memory(
-        name,
-        t.elem,
-        t.dims.clone(),
-        t.data as usize,
-        t.bytes,
-    ))
+    Ok(TensorProto::external_in_memory(name, t.elem, t.dims.clone(), t.data as usize, t.bytes))
 }
 
 /// Type of a graph input/output. Outputs of a fused subgraph carry only their element type
-/// (OpenVINO infers shapes), so a shape ORT did not know is never stated wrongly.
-///
-/// ORT before 1.24 cannot tell "no shape known" from "scalar" (both report rank 0), so a
-/// rank-0 input is written with unknown rank: OpenVINO accepts a scalar there too, and the
-/// executable specializes the model to the real shape at run time.
+/// (OpenVINO infers shapes), so a shape ORT did not know is never stated wrongly; an input
+/// whose shape ORT does not know is written with unknown rank.
 fn value_info(graph: &GraphSnapshot, name: &str, with_shape: bool) -> Result<ValueInfoProto> {
-    let v = graph
-        .values
-        .get(name)
-        .ok_or_else(|| Error::ep_fail(format!("no type for value {name}")))?;
+    let v = graph.values.get(name).ok_or_else(|| Error::ep_fail(format!("no type for value {name}")))?;
     match &v.ty {
         ValueType::Tensor { elem, dims } => {
-            let dims: Vec<Option<i64>> = dims
-                .iter()
-                .map(|d| if let Dim::Fixed(x) = d { Some(*x) } else { None })
-                .collect();
-            Ok(ValueInfoProto::tensor(
-                name,
-                *elem,
-                (with_shape && !dims.is_empty()).then_some(dims.as_slice()),
-            ))
+            let dims: Option<Vec<Option<i64>>> =
+                dims.as_ref().map(|d| d.iter().map(|d| if let Dim::Fixed(x) = d { Some(*x) } else { None }).collect());
+            Ok(ValueInfoProto::tensor(name, *elem, dims.as_deref().filter(|_| with_shape)))
         }
         other => Err(Error::ep_fail(format!("value {name} is not a tensor ({other:?})"))),
     }

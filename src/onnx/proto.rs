@@ -341,102 +341,62 @@ pub mod tensor_shape_proto {
 impl OperatorSetIdProto {
     /// `domain` at `version`; pass "" for the default ONNX domain.
     pub fn new(domain: impl Into<String>, version: i64) -> Self {
-        Self {
-            domain: domain.into(),
-            version,
-        }
+        Self { domain: domain.into(), version }
     }
 }
 
 impl StringStringEntryProto {
     pub fn new(key: impl Into<String>, value: impl Into<String>) -> Self {
-        Self {
-            key: key.into(),
-            value: value.into(),
-        }
+        Self { key: key.into(), value: value.into() }
     }
 }
 
 impl AttributeProto {
     /// An attribute with only its name and type set; callers fill the value.
     fn typed(name: impl Into<String>, ty: AttributeType) -> Self {
-        Self {
-            name: name.into(),
-            r#type: ty as i32,
-            ..Self::default()
-        }
+        Self { name: name.into(), r#type: ty as i32, ..Self::default() }
     }
 
     pub fn float(name: impl Into<String>, v: f32) -> Self {
-        Self {
-            f: v,
-            ..Self::typed(name, AttributeType::Float)
-        }
+        Self { f: v, ..Self::typed(name, AttributeType::Float) }
     }
 
     pub fn int(name: impl Into<String>, v: i64) -> Self {
-        Self {
-            i: v,
-            ..Self::typed(name, AttributeType::Int)
-        }
+        Self { i: v, ..Self::typed(name, AttributeType::Int) }
     }
 
     /// A string attribute (ONNX stores strings as UTF-8 bytes).
     pub fn string(name: impl Into<String>, v: impl Into<Vec<u8>>) -> Self {
-        Self {
-            s: v.into(),
-            ..Self::typed(name, AttributeType::String)
-        }
+        Self { s: v.into(), ..Self::typed(name, AttributeType::String) }
     }
 
     pub fn tensor(name: impl Into<String>, v: TensorProto) -> Self {
-        Self {
-            t: Some(v),
-            ..Self::typed(name, AttributeType::Tensor)
-        }
+        Self { t: Some(v), ..Self::typed(name, AttributeType::Tensor) }
     }
 
     /// A subgraph attribute (`If` branches, `Loop`/`Scan` bodies).
     pub fn graph(name: impl Into<String>, v: GraphProto) -> Self {
-        Self {
-            g: Some(v),
-            ..Self::typed(name, AttributeType::Graph)
-        }
+        Self { g: Some(v), ..Self::typed(name, AttributeType::Graph) }
     }
 
     pub fn floats(name: impl Into<String>, v: impl Into<Vec<f32>>) -> Self {
-        Self {
-            floats: v.into(),
-            ..Self::typed(name, AttributeType::Floats)
-        }
+        Self { floats: v.into(), ..Self::typed(name, AttributeType::Floats) }
     }
 
     pub fn ints(name: impl Into<String>, v: impl Into<Vec<i64>>) -> Self {
-        Self {
-            ints: v.into(),
-            ..Self::typed(name, AttributeType::Ints)
-        }
+        Self { ints: v.into(), ..Self::typed(name, AttributeType::Ints) }
     }
 
     pub fn strings<S: Into<Vec<u8>>>(name: impl Into<String>, v: impl IntoIterator<Item = S>) -> Self {
-        Self {
-            strings: v.into_iter().map(Into::into).collect(),
-            ..Self::typed(name, AttributeType::Strings)
-        }
+        Self { strings: v.into_iter().map(Into::into).collect(), ..Self::typed(name, AttributeType::Strings) }
     }
 
     pub fn tensors(name: impl Into<String>, v: impl Into<Vec<TensorProto>>) -> Self {
-        Self {
-            tensors: v.into(),
-            ..Self::typed(name, AttributeType::Tensors)
-        }
+        Self { tensors: v.into(), ..Self::typed(name, AttributeType::Tensors) }
     }
 
     pub fn graphs(name: impl Into<String>, v: impl Into<Vec<GraphProto>>) -> Self {
-        Self {
-            graphs: v.into(),
-            ..Self::typed(name, AttributeType::Graphs)
-        }
+        Self { graphs: v.into(), ..Self::typed(name, AttributeType::Graphs) }
     }
 }
 
@@ -454,13 +414,7 @@ impl TensorProto {
         dims: impl Into<Vec<i64>>,
         raw_data: impl Into<Vec<u8>>,
     ) -> Self {
-        Self {
-            name: name.into(),
-            data_type,
-            dims: dims.into(),
-            raw_data: raw_data.into(),
-            ..Self::default()
-        }
+        Self { name: name.into(), data_type, dims: dims.into(), raw_data: raw_data.into(), ..Self::default() }
     }
 
     /// A tensor whose `len` bytes live at address `addr` of this process
@@ -499,10 +453,7 @@ impl ValueInfoProto {
         let shape = dims.map(|dims| TensorShapeProto {
             dim: dims
                 .iter()
-                .map(|d| Dimension {
-                    value: d.map(dimension::Value::DimValue),
-                    denotation: String::new(),
-                })
+                .map(|d| Dimension { value: d.map(dimension::Value::DimValue), denotation: String::new() })
                 .collect(),
         });
         Self {
@@ -586,21 +537,10 @@ mod tests {
             [0x0A, 1, b'p', 0x42, 2, 1, 2, 0xA0, 0x01, 7]
         );
         // dims (1) packed, data_type (2), float_data (4) packed fixed32.
-        let t = TensorProto {
-            dims: vec![1],
-            data_type: FLOAT,
-            float_data: vec![1.0],
-            ..TensorProto::default()
-        };
-        assert_eq!(
-            t.encode_to_vec(),
-            [0x0A, 1, 1, 0x10, 1, 0x22, 4, 0x00, 0x00, 0x80, 0x3F]
-        );
+        let t = TensorProto { dims: vec![1], data_type: FLOAT, float_data: vec![1.0], ..TensorProto::default() };
+        assert_eq!(t.encode_to_vec(), [0x0A, 1, 1, 0x10, 1, 0x22, 4, 0x00, 0x00, 0x80, 0x3F]);
         // A zero-sized axis is still written (oneof member): key 0x08, 0.
-        let d = Dimension {
-            value: Some(dimension::Value::DimValue(0)),
-            denotation: String::new(),
-        };
+        let d = Dimension { value: Some(dimension::Value::DimValue(0)), denotation: String::new() };
         assert_eq!(d.encode_to_vec(), [0x08, 0]);
     }
 
@@ -611,19 +551,9 @@ mod tests {
         assert_eq!(back.data_location, DataLocation::External as i32);
         assert_eq!(back.data_location(), DataLocation::External);
         assert!(back.raw_data.is_empty());
-        let entries: Vec<(&str, &str)> = back
-            .external_data
-            .iter()
-            .map(|e| (e.key.as_str(), e.value.as_str()))
-            .collect();
-        assert_eq!(
-            entries,
-            [
-                ("location", "*/_ORT_MEM_ADDR_/*"),
-                ("offset", "2130710528"),
-                ("length", "64"),
-            ]
-        );
+        let entries: Vec<(&str, &str)> =
+            back.external_data.iter().map(|e| (e.key.as_str(), e.value.as_str())).collect();
+        assert_eq!(entries, [("location", "*/_ORT_MEM_ADDR_/*"), ("offset", "2130710528"), ("length", "64"),]);
     }
 
     #[test]
@@ -645,24 +575,14 @@ mod tests {
         let mixed = ValueInfoProto::tensor("x", FLOAT, Some(&[None, Some(0), Some(5)]));
         let shape = tensor_type(&mixed).shape.unwrap();
         let dims: Vec<_> = shape.dim.iter().map(|d| d.value.clone()).collect();
-        assert_eq!(
-            dims,
-            [
-                None,
-                Some(dimension::Value::DimValue(0)),
-                Some(dimension::Value::DimValue(5)),
-            ]
-        );
+        assert_eq!(dims, [None, Some(dimension::Value::DimValue(0)), Some(dimension::Value::DimValue(5)),]);
         let back = ValueInfoProto::decode(mixed.encode_to_vec().as_slice()).unwrap();
         assert_eq!(back, mixed);
     }
 
     #[test]
     fn attribute_constructors_set_type() {
-        let g = GraphProto {
-            name: "body".into(),
-            ..GraphProto::default()
-        };
+        let g = GraphProto { name: "body".into(), ..GraphProto::default() };
         let cases = [
             (AttributeProto::float("a", 0.5), AttributeType::Float),
             (AttributeProto::int("a", -3), AttributeType::Int),
@@ -675,10 +595,7 @@ mod tests {
             (AttributeProto::floats("a", vec![1.0, 2.0]), AttributeType::Floats),
             (AttributeProto::ints("a", vec![1, -1]), AttributeType::Ints),
             (AttributeProto::strings("a", ["x", "y"]), AttributeType::Strings),
-            (
-                AttributeProto::tensors("a", vec![TensorProto::default()]),
-                AttributeType::Tensors,
-            ),
+            (AttributeProto::tensors("a", vec![TensorProto::default()]), AttributeType::Tensors),
             (AttributeProto::graphs("a", vec![g.clone(), g]), AttributeType::Graphs),
         ];
         for (attr, ty) in cases {
@@ -719,10 +636,7 @@ mod tests {
 
     fn from_hex(parts: &[&str]) -> Vec<u8> {
         let hex: String = parts.concat();
-        (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-            .collect()
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
     }
 
     #[test]
@@ -780,10 +694,7 @@ mod tests {
             r#type: Some(TypeProto {
                 value: Some(type_proto::Value::SequenceType(type_proto::Sequence {
                     elem_type: Some(Box::new(TypeProto {
-                        value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                            elem_type: 6,
-                            shape: None,
-                        })),
+                        value: Some(type_proto::Value::TensorType(type_proto::Tensor { elem_type: 6, shape: None })),
                         denotation: String::new(),
                     })),
                 })),
@@ -793,10 +704,7 @@ mod tests {
         };
         let expected = ModelProto {
             ir_version: 8,
-            opset_import: vec![
-                OperatorSetIdProto::new("", 17),
-                OperatorSetIdProto::new("com.microsoft", 1),
-            ],
+            opset_import: vec![OperatorSetIdProto::new("", 17), OperatorSetIdProto::new("com.microsoft", 1)],
             producer_name: "py".into(),
             producer_version: "1".into(),
             domain: "d".into(),

@@ -1,9 +1,9 @@
 //! The ORT function tables, negotiated once with the host.
 //!
 //! `CreateEpFactories` hands us an `OrtApiBase`; we ask it for the highest `OrtApi` version
-//! both sides know ([`MAX_ORT_API`], the `api-23` layout ort-sys was built with) and keep
+//! both sides know ([`MAX_ORT_API`], the `api-24` layout ort-sys was built with) and keep
 //! the result for the life of the process. Fields past that version are never read: ORT 1.23
-//! gives a 1.23-sized table.
+//! gives a 1.23-sized table, so 1.24 functions are called only when `api_version >= 24`.
 
 use std::ffi::CStr;
 use std::sync::OnceLock;
@@ -11,16 +11,18 @@ use std::sync::OnceLock;
 use super::abi::{OrtApi, OrtApiBase, OrtEpApi, MAX_EP_API};
 use crate::error::{Error, Result};
 
-/// The `OrtApi` layout compiled in (ort-sys feature `api-23`).
-pub const MAX_ORT_API: u32 = 23;
+/// The `OrtApi` layout compiled in (ort-sys feature `api-24`).
+pub const MAX_ORT_API: u32 = 24;
 /// The oldest ORT whose plugin-EP ABI ovep implements.
 pub const MIN_ORT_API: u32 = 23;
 
 pub struct Ort {
     pub api: &'static OrtApi,
     pub ep: &'static OrtEpApi,
-    /// The API version negotiated with the host; goes into every `ort_version_supported`.
+    /// The EP ABI version negotiated with the host; goes into every `ort_version_supported`.
     pub version: u32,
+    /// The `OrtApi` version negotiated with the host: functions added later are not called.
+    pub api_version: u32,
     /// The host's version string, e.g. "1.32.0".
     pub host_version: String,
 }
@@ -54,21 +56,15 @@ pub unsafe fn init(base: *const OrtApiBase) -> Result<&'static Ort> {
     let version = host_minor.min(MAX_ORT_API);
     let api = (base.GetApi)(version);
     if api.is_null() {
-        return Err(Error::ep_fail(format!(
-            "onnxruntime {host_version} refused OrtApi version {version}"
-        )));
+        return Err(Error::ep_fail(format!("onnxruntime {host_version} refused OrtApi version {version}")));
     }
     let api: &'static OrtApi = &*api;
     let ep = (api.GetEpApi)();
     if ep.is_null() {
         return Err(Error::ep_fail(format!("onnxruntime {host_version} has no OrtEpApi")));
     }
-    let ort = Ort {
-        api,
-        ep: &*ep.cast::<OrtEpApi>(),
-        version: version.min(MAX_EP_API),
-        host_version,
-    };
+    let ort =
+        Ort { api, ep: &*ep.cast::<OrtEpApi>(), version: version.min(MAX_EP_API), api_version: version, host_version };
     Ok(ORT.get_or_init(|| ort))
 }
 

@@ -63,10 +63,11 @@ pub enum Dim {
 /// The type of a value: a tensor with element type and shape, or something else.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ValueType {
-    /// `elem` is the ONNX wire value of the element type.
+    /// `elem` is the ONNX wire value of the element type; `dims` is None when ORT does not
+    /// know the shape (not even the rank).
     Tensor {
         elem: i32,
-        dims: Vec<Dim>,
+        dims: Option<Vec<Dim>>,
     },
     Sequence,
     Map,
@@ -108,10 +109,7 @@ impl<'g> Graph<'g> {
     /// # Safety
     /// `ptr` must be a graph ORT handed to the current call.
     pub unsafe fn from_raw(ptr: *const OrtGraph) -> Graph<'g> {
-        Graph {
-            ptr,
-            _call: PhantomData,
-        }
+        Graph { ptr, _call: PhantomData }
     }
 
     pub fn raw(&self) -> *const OrtGraph {
@@ -136,17 +134,8 @@ impl<'g> Graph<'g> {
         call!(Graph_GetNumOperatorSets(self.ptr, &mut n))?;
         let mut domains = vec![ptr::null(); n];
         let mut versions = vec![0i64; n];
-        call!(Graph_GetOperatorSets(
-            self.ptr,
-            domains.as_mut_ptr(),
-            versions.as_mut_ptr(),
-            n
-        ))?;
-        Ok(domains
-            .into_iter()
-            .zip(versions)
-            .map(|(d, v)| (unsafe { owned_str(d) }, v))
-            .collect())
+        call!(Graph_GetOperatorSets(self.ptr, domains.as_mut_ptr(), versions.as_mut_ptr(), n))?;
+        Ok(domains.into_iter().zip(versions).map(|(d, v)| (unsafe { owned_str(d) }, v)).collect())
     }
 
     pub fn inputs(&self) -> Result<Vec<ValueInfo<'g>>> {
@@ -192,10 +181,7 @@ impl<'g> Graph<'g> {
 
 impl<'g> Node<'g> {
     fn wrap(ptr: *const OrtNode) -> Node<'g> {
-        Node {
-            ptr,
-            _call: PhantomData,
-        }
+        Node { ptr, _call: PhantomData }
     }
 
     /// # Safety
@@ -291,10 +277,7 @@ impl<'g> Node<'g> {
 
 impl<'g> ValueInfo<'g> {
     fn wrap(ptr: *const OrtValueInfo) -> ValueInfo<'g> {
-        ValueInfo {
-            ptr,
-            _call: PhantomData,
-        }
+        ValueInfo { ptr, _call: PhantomData }
     }
 
     fn wrap_opt(ptr: *const OrtValueInfo) -> Option<ValueInfo<'g>> {
@@ -324,7 +307,7 @@ impl<'g> ValueInfo<'g> {
                 let mut t: *const OrtTensorTypeAndShapeInfo = ptr::null();
                 call!(CastTypeInfoToTensorInfo(info, &mut t))?;
                 let (elem, dims) = tensor_type_and_dims(t)?;
-                ValueType::Tensor { elem, dims }
+                ValueType::Tensor { elem, dims: shape_known(t, &dims).then_some(dims) }
             }
             ONNXType::ONNX_TYPE_SEQUENCE => ValueType::Sequence,
             ONNXType::ONNX_TYPE_MAP => ValueType::Map,
@@ -376,18 +359,8 @@ impl<'g> ValueInfo<'g> {
         call!(ValueInfo_GetValueNumConsumers(self.ptr, &mut n))?;
         let mut nodes = vec![ptr::null(); n];
         let mut idx = vec![0i64; n];
-        call!(ValueInfo_GetValueConsumers(
-            self.ptr,
-            nodes.as_mut_ptr(),
-            idx.as_mut_ptr(),
-            n
-        ))?;
-        Ok(nodes
-            .into_iter()
-            .zip(idx)
-            .filter(|(p, _)| !p.is_null())
-            .map(|(p, i)| (Node::wrap(p), i))
-            .collect())
+        call!(ValueInfo_GetValueConsumers(self.ptr, nodes.as_mut_ptr(), idx.as_mut_ptr(), n))?;
+        Ok(nodes.into_iter().zip(idx).filter(|(p, _)| !p.is_null()).map(|(p, i)| (Node::wrap(p), i)).collect())
     }
 }
 
@@ -396,10 +369,7 @@ fn tensor_type_and_dims(t: *const OrtTensorTypeAndShapeInfo) -> Result<(i32, Vec
     let mut elem: i32 = 0;
     // Read the enum through an i32: a host newer than ort-sys may report a type the Rust
     // enum does not list, and an out-of-range enum value would be undefined behaviour.
-    call!(GetTensorElementType(
-        t,
-        (&mut elem as *mut i32).cast::<ONNXTensorElementDataType>()
-    ))?;
+    call!(GetTensorElementType(t, (&mut elem as *mut i32).cast::<ONNXTensorElementDataType>()))?;
     let mut rank = 0;
     call!(GetDimensionsCount(t, &mut rank))?;
     let mut values = vec![0i64; rank];
@@ -423,6 +393,19 @@ fn tensor_type_and_dims(t: *const OrtTensorTypeAndShapeInfo) -> Result<(i32, Vec
     Ok((elem, dims))
 }
 
+/// Whether ORT knows this shape. Before ORT 1.24 a missing shape reads as rank 0, the same
+/// as a scalar; 1.24 added `TensorTypeAndShape_HasShape` to tell them apart. On older hosts
+/// a rank-0 type counts as unknown (callers that know better, e.g. for declared graph
+/// inputs, decide themselves).
+fn shape_known(t: *const OrtTensorTypeAndShapeInfo, dims: &[Dim]) -> bool {
+    if super::api::ort().api_version >= 24 {
+        // SAFETY: the host's table has this 1.24 entry (api_version >= 24).
+        unsafe { (api().TensorTypeAndShape_HasShape)(t) }
+    } else {
+        !dims.is_empty()
+    }
+}
+
 /// Type, dims and data pointer of a tensor `OrtValue` (not copied).
 pub(crate) fn tensor_data(value: *const OrtValue) -> Result<TensorData> {
     let mut info: *mut OrtTensorTypeAndShapeInfo = ptr::null_mut();
@@ -431,20 +414,12 @@ pub(crate) fn tensor_data(value: *const OrtValue) -> Result<TensorData> {
     // SAFETY: we own `info` (GetTensorTypeAndShape allocates it).
     unsafe { (api().ReleaseTensorTypeAndShapeInfo)(info) };
     let (elem, dims) = typed?;
-    let dims: Vec<i64> = dims
-        .into_iter()
-        .map(|d| if let Dim::Fixed(v) = d { v } else { 0 })
-        .collect();
+    let dims: Vec<i64> = dims.into_iter().map(|d| if let Dim::Fixed(v) = d { v } else { 0 }).collect();
     let mut data: *const std::ffi::c_void = ptr::null();
     call!(GetTensorData(value, &mut data))?;
     let mut bytes = 0usize;
     call!(GetTensorSizeInBytes(value, &mut bytes))?;
-    Ok(TensorData {
-        elem,
-        dims,
-        data: data.cast(),
-        bytes,
-    })
+    Ok(TensorData { elem, dims, data: data.cast(), bytes })
 }
 
 fn read_attr(attr: *const OrtOpAttr) -> Result<(String, AttrData)> {
@@ -466,19 +441,11 @@ fn read_attr(attr: *const OrtOpAttr) -> Result<(String, AttrData)> {
         }
         OrtOpAttrType::ORT_OP_ATTR_INTS => {
             let raw = read_bytes(attr, ty)?;
-            AttrData::Ints(
-                raw.chunks_exact(8)
-                    .map(|c| i64::from_ne_bytes(c.try_into().unwrap()))
-                    .collect(),
-            )
+            AttrData::Ints(raw.chunks_exact(8).map(|c| i64::from_ne_bytes(c.try_into().unwrap())).collect())
         }
         OrtOpAttrType::ORT_OP_ATTR_FLOATS => {
             let raw = read_bytes(attr, ty)?;
-            AttrData::Floats(
-                raw.chunks_exact(4)
-                    .map(|c| f32::from_ne_bytes(c.try_into().unwrap()))
-                    .collect(),
-            )
+            AttrData::Floats(raw.chunks_exact(4).map(|c| f32::from_ne_bytes(c.try_into().unwrap())).collect())
         }
         OrtOpAttrType::ORT_OP_ATTR_STRING => {
             let mut raw = read_bytes(attr, ty)?;
@@ -501,11 +468,7 @@ fn read_attr(attr: *const OrtOpAttr) -> Result<(String, AttrData)> {
             let copied = t.map(|t| {
                 // SAFETY: `bytes` bytes at `data` belong to `value`, alive until released below.
                 let raw = unsafe { std::slice::from_raw_parts(t.data, t.bytes) }.to_vec();
-                AttrData::Tensor {
-                    elem: t.elem,
-                    dims: t.dims,
-                    raw,
-                }
+                AttrData::Tensor { elem: t.elem, dims: t.dims, raw }
             });
             // SAFETY: the value was created for us and is ours to release.
             unsafe { (api().ReleaseValue)(value) };

@@ -41,13 +41,7 @@ impl KernelContext {
         let mut v: *mut OrtValue = ptr::null_mut();
         // SAFETY: live context; ORT owns the returned value.
         unsafe {
-            check((api().KernelContext_GetOutput)(
-                self.0,
-                i,
-                dims.as_ptr(),
-                dims.len(),
-                &mut v,
-            ))?;
+            check((api().KernelContext_GetOutput)(self.0, i, dims.as_ptr(), dims.len(), &mut v))?;
             let mut data: *mut std::ffi::c_void = ptr::null_mut();
             check((api().GetTensorMutableData)(v, &mut data))?;
             let mut bytes = 0usize;

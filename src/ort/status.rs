@@ -18,9 +18,7 @@ pub unsafe fn check(status: OrtStatusPtr) -> Result<()> {
         return Ok(());
     }
     let api = api();
-    let message = CStr::from_ptr((api.GetErrorMessage)(status))
-        .to_string_lossy()
-        .into_owned();
+    let message = CStr::from_ptr((api.GetErrorMessage)(status)).to_string_lossy().into_owned();
     let kind = match (api.GetErrorCode)(status) {
         OrtErrorCode::ORT_INVALID_ARGUMENT => ErrorKind::InvalidArgument,
         OrtErrorCode::ORT_NO_SUCHFILE => ErrorKind::NoSuchFile,

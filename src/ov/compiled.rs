@@ -27,19 +27,13 @@ impl CompiledModel {
 
     pub fn inputs(&self) -> Result<Vec<Port>> {
         let mut n = 0;
-        check(
-            unsafe { ov::ov_compiled_model_inputs_size(self.ptr, &mut n) },
-            "counting inputs",
-        )?;
+        check(unsafe { ov::ov_compiled_model_inputs_size(self.ptr, &mut n) }, "counting inputs")?;
         (0..n).map(|i| self.port(i, true)).collect()
     }
 
     pub fn outputs(&self) -> Result<Vec<Port>> {
         let mut n = 0;
-        check(
-            unsafe { ov::ov_compiled_model_outputs_size(self.ptr, &mut n) },
-            "counting outputs",
-        )?;
+        check(unsafe { ov::ov_compiled_model_outputs_size(self.ptr, &mut n) }, "counting outputs")?;
         (0..n).map(|i| self.port(i, false)).collect()
     }
 
@@ -60,10 +54,7 @@ impl CompiledModel {
 
     pub fn create_infer_request(&self) -> Result<InferRequest> {
         let mut r = ptr::null_mut();
-        check(
-            unsafe { ov::ov_compiled_model_create_infer_request(self.ptr, &mut r) },
-            "creating an infer request",
-        )?;
+        check(unsafe { ov::ov_compiled_model_create_infer_request(self.ptr, &mut r) }, "creating an infer request")?;
         Ok(InferRequest { ptr: r })
     }
 
@@ -71,10 +62,7 @@ impl CompiledModel {
     pub fn export(&self, path: &std::path::Path) -> Result<()> {
         let p = CString::new(path.to_string_lossy().as_bytes())
             .map_err(|_| Error::invalid_argument("export path contains NUL"))?;
-        check(
-            unsafe { ov::ov_compiled_model_export_model(self.ptr, p.as_ptr()) },
-            "exporting the compiled model",
-        )
+        check(unsafe { ov::ov_compiled_model_export_model(self.ptr, p.as_ptr()) }, "exporting the compiled model")
     }
 }
 
@@ -94,25 +82,16 @@ unsafe impl Send for InferRequest {}
 
 impl InferRequest {
     pub fn set_input(&mut self, i: usize, t: &Tensor) -> Result<()> {
-        check(
-            unsafe { ov::ov_infer_request_set_input_tensor_by_index(self.ptr, i, t.raw()) },
-            "setting an input",
-        )
+        check(unsafe { ov::ov_infer_request_set_input_tensor_by_index(self.ptr, i, t.raw()) }, "setting an input")
     }
 
     pub fn set_output(&mut self, i: usize, t: &Tensor) -> Result<()> {
-        check(
-            unsafe { ov::ov_infer_request_set_output_tensor_by_index(self.ptr, i, t.raw()) },
-            "setting an output",
-        )
+        check(unsafe { ov::ov_infer_request_set_output_tensor_by_index(self.ptr, i, t.raw()) }, "setting an output")
     }
 
     pub fn output(&self, i: usize) -> Result<Tensor> {
         let mut t = ptr::null_mut();
-        check(
-            unsafe { ov::ov_infer_request_get_output_tensor_by_index(self.ptr, i, &mut t) },
-            "reading an output",
-        )?;
+        check(unsafe { ov::ov_infer_request_get_output_tensor_by_index(self.ptr, i, &mut t) }, "reading an output")?;
         Ok(unsafe { Tensor::from_raw(t) })
     }
 

@@ -68,15 +68,9 @@ impl Core {
 
     /// Devices OpenVINO can drive here: "CPU", "GPU.0", "NPU", ...
     pub fn available_devices(&self) -> Result<Vec<String>> {
-        let mut list = ov::ov_available_devices_t {
-            devices: ptr::null_mut(),
-            size: 0,
-        };
+        let mut list = ov::ov_available_devices_t { devices: ptr::null_mut(), size: 0 };
         // SAFETY: we free the list below.
-        check(
-            unsafe { ov::ov_core_get_available_devices(self.ptr, &mut list) },
-            "listing devices",
-        )?;
+        check(unsafe { ov::ov_core_get_available_devices(self.ptr, &mut list) }, "listing devices")?;
         let names = (0..list.size)
             .map(|i| unsafe { CStr::from_ptr(*list.devices.add(i)).to_string_lossy().into_owned() })
             .collect();
@@ -118,17 +112,10 @@ impl Core {
     /// Compile `model` for `device` with string properties.
     pub fn compile(&self, model: &Model, device: &str, props: &[(String, String)]) -> Result<CompiledModel> {
         let d = cstring(device)?;
-        let owned: Vec<(CString, CString)> = props
-            .iter()
-            .map(|(k, v)| Ok((cstring(k)?, cstring(v)?)))
-            .collect::<Result<_>>()?;
-        let raw: Vec<ov::ov_property_t> = owned
-            .iter()
-            .map(|(k, v)| ov::ov_property_t {
-                key: k.as_ptr(),
-                value: v.as_ptr().cast(),
-            })
-            .collect();
+        let owned: Vec<(CString, CString)> =
+            props.iter().map(|(k, v)| Ok((cstring(k)?, cstring(v)?))).collect::<Result<_>>()?;
+        let raw: Vec<ov::ov_property_t> =
+            owned.iter().map(|(k, v)| ov::ov_property_t { key: k.as_ptr(), value: v.as_ptr().cast() }).collect();
         let mut compiled = ptr::null_mut();
         check(
             unsafe {

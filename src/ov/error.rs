@@ -19,11 +19,7 @@ pub fn check(status: ov_status_e, what: &str) -> Result<()> {
         } else {
             // OpenVINO's messages span lines ("Exception from ...:\n<reason>"); keep them on
             // one line so ORT's one-line status shows the reason.
-            CStr::from_ptr(p)
-                .to_string_lossy()
-                .split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
+            CStr::from_ptr(p).to_string_lossy().split_whitespace().collect::<Vec<_>>().join(" ")
         }
     };
     Err(Error::ep_fail(format!(

@@ -86,10 +86,7 @@ pub fn load(option: Option<&str>) -> Result<(PathBuf, String)> {
         match try_load(&c.path) {
             Ok(version) => return Ok((c.path, version)),
             Err(why) => {
-                attempts.push(Attempt {
-                    origin: format!("{} ({})", c.origin, c.path.display()),
-                    outcome: why,
-                });
+                attempts.push(Attempt { origin: format!("{} ({})", c.origin, c.path.display()), outcome: why });
                 if c.explicit {
                     break;
                 }
@@ -116,11 +113,7 @@ pub fn candidates(option: Option<&str>) -> Vec<Candidate> {
     let mut out = Vec::new();
     let mut push = |origin: &str, path: PathBuf, explicit: bool| {
         if !out.iter().any(|c: &Candidate| c.path == path) {
-            out.push(Candidate {
-                origin: origin.to_string(),
-                path,
-                explicit,
-            });
+            out.push(Candidate { origin: origin.to_string(), path, explicit });
         }
     };
     if let Some(p) = option.filter(|p| !p.is_empty()) {
@@ -141,11 +134,7 @@ pub fn candidates(option: Option<&str>) -> Vec<Candidate> {
     if let Some(p) = loaded_library(&maps, "onnxruntime/capi/") {
         // <site-packages>/onnxruntime/capi/<lib>: three levels up is site-packages.
         if let Some(site) = p.ancestors().nth(3) {
-            push(
-                "openvino wheel beside the loaded onnxruntime package",
-                wheel_libs(site),
-                false,
-            );
+            push("openvino wheel beside the loaded onnxruntime package", wheel_libs(site), false);
         }
     }
     for var in ["VIRTUAL_ENV", "CONDA_PREFIX"] {
@@ -156,11 +145,7 @@ pub fn candidates(option: Option<&str>) -> Vec<Candidate> {
         }
     }
     if let Some(dir) = std::env::var_os("INTEL_OPENVINO_DIR").filter(|p| !p.is_empty()) {
-        push(
-            "INTEL_OPENVINO_DIR",
-            resolve_in_dir(&Path::new(&dir).join("runtime/lib/intel64")),
-            false,
-        );
+        push("INTEL_OPENVINO_DIR", resolve_in_dir(&Path::new(&dir).join("runtime/lib/intel64")), false);
     }
     push("system library path", PathBuf::from("libopenvino_c.so"), false);
     out
@@ -182,11 +167,7 @@ pub fn resolve_in_dir(path: &Path) -> PathBuf {
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libopenvino_c.so"))
-        })
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("libopenvino_c.so")))
         .collect();
     found.sort();
     found.pop().unwrap_or_else(|| path.join("libopenvino_c.so"))
@@ -234,16 +215,10 @@ fn try_load(path: &Path) -> std::result::Result<String, String> {
     }
     // SAFETY: loading OpenVINO runs its initialisers; that is what loading it means.
     let lib = unsafe { libloading::Library::new(path) }.map_err(|e| e.to_string())?;
-    let missing: Vec<&str> = REQUIRED_SYMBOLS
-        .iter()
-        .copied()
-        .filter(|s| unsafe { lib.get::<*const ()>(s.as_bytes()) }.is_err())
-        .collect();
+    let missing: Vec<&str> =
+        REQUIRED_SYMBOLS.iter().copied().filter(|s| unsafe { lib.get::<*const ()>(s.as_bytes()) }.is_err()).collect();
     if !missing.is_empty() {
-        return Err(format!(
-            "loaded, but it lacks {} (an OpenVINO older than 2026.4?)",
-            missing.join(", ")
-        ));
+        return Err(format!("loaded, but it lacks {} (an OpenVINO older than 2026.4?)", missing.join(", ")));
     }
     openvino_sys::library::load_from(path)?;
     let version = version()?;
@@ -255,10 +230,7 @@ fn try_load(path: &Path) -> std::result::Result<String, String> {
 /// OpenVINO's build version, e.g. "2026.4.1-20000-...".
 pub fn version() -> std::result::Result<String, String> {
     use openvino_sys::{ov_get_openvino_version, ov_status_e, ov_version_free, ov_version_t};
-    let mut v = ov_version_t {
-        buildNumber: std::ptr::null(),
-        description: std::ptr::null(),
-    };
+    let mut v = ov_version_t { buildNumber: std::ptr::null(), description: std::ptr::null() };
     // SAFETY: library loaded; we free what it allocates.
     unsafe {
         if ov_get_openvino_version(&mut v) != ov_status_e::OK || v.buildNumber.is_null() {
@@ -280,15 +252,9 @@ mod tests {
             "7f00-7f10 r-xp 00000000 08:01 1 /venv/lib/python3.11/site-packages/onnxruntime/capi/libonnxruntime.so.1\n\
                     7f10-7f20 r-xp 00000000 08:01 2 /opt/ov/libopenvino_c.so.2641\n\
                     7f20-7f30 rw-p 00000000 00:00 0 \n";
-        assert_eq!(
-            loaded_library(maps, "libopenvino_c.so"),
-            Some(PathBuf::from("/opt/ov/libopenvino_c.so.2641"))
-        );
+        assert_eq!(loaded_library(maps, "libopenvino_c.so"), Some(PathBuf::from("/opt/ov/libopenvino_c.so.2641")));
         let ort = loaded_library(maps, "onnxruntime/capi/").unwrap();
-        assert_eq!(
-            ort.ancestors().nth(3),
-            Some(Path::new("/venv/lib/python3.11/site-packages"))
-        );
+        assert_eq!(ort.ancestors().nth(3), Some(Path::new("/venv/lib/python3.11/site-packages")));
         assert_eq!(loaded_library(maps, "nothing"), None);
     }
 

@@ -38,19 +38,13 @@ impl Model {
 
     pub fn inputs(&self) -> Result<Vec<Port>> {
         let mut n = 0;
-        check(
-            unsafe { ov::ov_model_inputs_size(self.ptr, &mut n) },
-            "counting model inputs",
-        )?;
+        check(unsafe { ov::ov_model_inputs_size(self.ptr, &mut n) }, "counting model inputs")?;
         (0..n).map(|i| self.port(i, true)).collect()
     }
 
     pub fn outputs(&self) -> Result<Vec<Port>> {
         let mut n = 0;
-        check(
-            unsafe { ov::ov_model_outputs_size(self.ptr, &mut n) },
-            "counting model outputs",
-        )?;
+        check(unsafe { ov::ov_model_outputs_size(self.ptr, &mut n) }, "counting model outputs")?;
         (0..n).map(|i| self.port(i, false)).collect()
     }
 
@@ -79,16 +73,17 @@ impl Model {
         let mut ok = Ok(());
         for (_, dims) in shapes {
             let ds: Vec<ov::ov_dimension_t> = dims.iter().map(|&d| ov::ov_dimension_t { min: d, max: d }).collect();
-            let mut ps = ov::ov_partial_shape_t {
-                rank: ov::ov_dimension_t { min: 0, max: 0 },
-                dims: ptr::null_mut(),
-            };
-            ok = check(
-                unsafe { ov::ov_partial_shape_create(ds.len() as i64, ds.as_ptr(), &mut ps) },
-                "making a shape",
-            );
-            if ok.is_err() {
-                break;
+            // A scalar is rank 0 with no dims. ov_partial_shape_create refuses rank 0, so the
+            // literal is used as is (freeing its NULL dims below is a no-op).
+            let mut ps = ov::ov_partial_shape_t { rank: ov::ov_dimension_t { min: 0, max: 0 }, dims: ptr::null_mut() };
+            if !ds.is_empty() {
+                ok = check(
+                    unsafe { ov::ov_partial_shape_create(ds.len() as i64, ds.as_ptr(), &mut ps) },
+                    "making a shape",
+                );
+                if ok.is_err() {
+                    break;
+                }
             }
             partials.push(ps);
         }
@@ -115,25 +110,13 @@ impl Drop for Model {
 /// Name, element type and partial shape of a const port (model or compiled model).
 pub(crate) fn read_port(port: *const ov::ov_output_const_port_t) -> Result<Port> {
     let mut name = ptr::null_mut();
-    check(
-        unsafe { ov::ov_port_get_any_name(port, &mut name) },
-        "reading a port name",
-    )?;
+    check(unsafe { ov::ov_port_get_any_name(port, &mut name) }, "reading a port name")?;
     let name = unsafe { take_ov_string(name) };
     let mut element: i32 = 0;
     // Read through an i32: the Rust enum may not list every type a newer OpenVINO reports.
-    check(
-        unsafe { ov::ov_port_get_element_type(port, (&mut element as *mut i32).cast()) },
-        "reading a port type",
-    )?;
-    let mut ps = ov::ov_partial_shape_t {
-        rank: ov::ov_dimension_t { min: 0, max: 0 },
-        dims: ptr::null_mut(),
-    };
-    check(
-        unsafe { ov::ov_port_get_partial_shape(port, &mut ps) },
-        "reading a port shape",
-    )?;
+    check(unsafe { ov::ov_port_get_element_type(port, (&mut element as *mut i32).cast()) }, "reading a port type")?;
+    let mut ps = ov::ov_partial_shape_t { rank: ov::ov_dimension_t { min: 0, max: 0 }, dims: ptr::null_mut() };
+    check(unsafe { ov::ov_port_get_partial_shape(port, &mut ps) }, "reading a port shape")?;
     let dims = if ps.rank.min != ps.rank.max || ps.rank.min < 0 {
         None
     } else {

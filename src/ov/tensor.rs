@@ -23,17 +23,16 @@ impl Tensor {
     /// # Safety
     /// `data` must hold the tensor's bytes and outlive every use of the tensor by OpenVINO.
     pub unsafe fn borrow_host(element: ov::ov_element_type_e, dims: &[i64], data: *mut u8) -> Result<Tensor> {
-        let mut shape = ov::ov_shape_t {
-            rank: 0,
-            dims: ptr::null_mut(),
-        };
-        check(
-            ov::ov_shape_create(dims.len() as i64, dims.as_ptr(), &mut shape),
-            "making a tensor shape",
-        )?;
+        // A scalar (rank 0) is a shape literal with no dims: ov_shape_create refuses rank 0.
+        let mut shape = ov::ov_shape_t { rank: 0, dims: ptr::null_mut() };
+        if !dims.is_empty() {
+            check(ov::ov_shape_create(dims.len() as i64, dims.as_ptr(), &mut shape), "making a tensor shape")?;
+        }
         let mut t = ptr::null_mut();
         let status = ov::ov_tensor_create_from_host_ptr(element, shape, data.cast(), &mut t);
-        ov::ov_shape_free(&mut shape);
+        if !dims.is_empty() {
+            ov::ov_shape_free(&mut shape);
+        }
         check(status, "wrapping a buffer as a tensor")?;
         Ok(Tensor { ptr: t })
     }
@@ -43,17 +42,9 @@ impl Tensor {
     }
 
     pub fn dims(&self) -> Result<Vec<i64>> {
-        let mut shape = ov::ov_shape_t {
-            rank: 0,
-            dims: ptr::null_mut(),
-        };
-        check(
-            unsafe { ov::ov_tensor_get_shape(self.ptr, &mut shape) },
-            "reading a tensor shape",
-        )?;
-        let dims = (0..shape.rank as usize)
-            .map(|i| unsafe { *shape.dims.add(i) })
-            .collect();
+        let mut shape = ov::ov_shape_t { rank: 0, dims: ptr::null_mut() };
+        check(unsafe { ov::ov_tensor_get_shape(self.ptr, &mut shape) }, "reading a tensor shape")?;
+        let dims = (0..shape.rank as usize).map(|i| unsafe { *shape.dims.add(i) }).collect();
         unsafe { ov::ov_shape_free(&mut shape) };
         Ok(dims)
     }
@@ -61,15 +52,9 @@ impl Tensor {
     /// The tensor's bytes.
     pub fn bytes(&self) -> Result<&[u8]> {
         let mut data = ptr::null_mut();
-        check(
-            unsafe { ov::ov_tensor_data(self.ptr, &mut data) },
-            "reading tensor data",
-        )?;
+        check(unsafe { ov::ov_tensor_data(self.ptr, &mut data) }, "reading tensor data")?;
         let mut n = 0;
-        check(
-            unsafe { ov::ov_tensor_get_byte_size(self.ptr, &mut n) },
-            "reading tensor size",
-        )?;
+        check(unsafe { ov::ov_tensor_get_byte_size(self.ptr, &mut n) }, "reading tensor size")?;
         if n == 0 {
             return Ok(&[]);
         }

@@ -188,10 +188,7 @@ mod tests {
             let preds: Vec<Vec<usize>> = (0..n).map(|v| (0..v).filter(|_| rnd() % 4 == 0).collect()).collect();
             let supported: Vec<bool> = (0..n).map(|_| rnd() % 3 != 0).collect();
             let groups = group_nodes(&supported, &preds);
-            assert!(
-                acyclic_after_fusion(&preds, &groups),
-                "{preds:?} {supported:?} {groups:?}"
-            );
+            assert!(acyclic_after_fusion(&preds, &groups), "{preds:?} {supported:?} {groups:?}");
             let covered: usize = groups.iter().map(Vec::len).sum();
             assert_eq!(covered, supported.iter().filter(|s| **s).count());
             for g in &groups {

@@ -16,12 +16,13 @@ use super::support::check_node;
 use crate::error::{Error, Result};
 use crate::onnx::export::{export_subgraph, ExportedSubgraph};
 
-/// One group OpenVINO will run, already converted.
-pub struct PlannedGroup<M> {
+/// One group OpenVINO will run, already converted and compiled.
+pub struct PlannedGroup<M, C> {
     /// Node indices into the snapshot, topological order.
     pub nodes: Vec<usize>,
     pub exported: ExportedSubgraph,
     pub model: M,
+    pub compiled: C,
 }
 
 /// Why nodes were left to ORT (for the log).
@@ -32,8 +33,8 @@ pub struct PlanReport {
     pub too_small: usize,
 }
 
-pub struct Plan<M> {
-    pub groups: Vec<PlannedGroup<M>>,
+pub struct Plan<M, C> {
+    pub groups: Vec<PlannedGroup<M, C>>,
     pub report: PlanReport,
 }
 
@@ -42,16 +43,19 @@ pub struct Plan<M> {
 const MAX_ROUNDS: usize = 8;
 
 /// Plan the graph. `convert` turns serialized ONNX into the device model (OpenVINO's
-/// `read_model`); it is a parameter so the planning logic is testable without OpenVINO.
-pub fn plan<M>(
+/// `read_model`), `compile` compiles it for the device: a group is claimed only when both
+/// succeed, and Compile reuses both results. They are parameters so the planning logic is
+/// testable without OpenVINO.
+pub fn plan<M: Converted, C>(
     graph: &GraphSnapshot,
     min_subgraph_nodes: usize,
     mut convert: impl FnMut(&[u8]) -> Result<M>,
-) -> Result<Plan<M>> {
+    mut compile: impl FnMut(&M) -> Result<C>,
+) -> Result<Plan<M, C>> {
     let n = graph.nodes.len();
     let mut report = PlanReport::default();
     let mut supported: Vec<bool> = (0..n)
-        .map(|i| match check_node(&graph.facts(i)) {
+        .map(|i| match check_node(&graph.facts(i)).and_then(|()| known_input_shapes(&graph.facts(i))) {
             Ok(()) => true,
             Err(why) => {
                 report.unsupported.push((describe(graph, i), why));
@@ -71,22 +75,35 @@ pub fn plan<M>(
                 report.too_small += g.len();
                 continue;
             }
-            match export_subgraph(graph, &g).and_then(|e| Ok((convert(&e.onnx)?, e))) {
-                Ok((model, exported)) => planned.push(PlannedGroup {
-                    nodes: g,
-                    exported,
-                    model,
-                }),
+            let converted = export_subgraph(graph, &g).and_then(|e| Ok((convert(&e.onnx)?, e))).and_then(|(m, e)| {
+                let control_flow_unchecked = m.has_dynamic_rank_input() && g.iter().any(|&i| is_control_flow(graph, i));
+                let c = if control_flow_unchecked { None } else { Some(compile(&m)?) };
+                Ok((m, e, c))
+            });
+            match converted {
+                Ok((_, _, None)) => {
+                    // A body converted against inputs of unknown rank was not really checked
+                    // (the frontend defers rank-dependent validation): leave control flow to ORT.
+                    changed = true;
+                    for &i in g.iter().filter(|&&i| is_control_flow(graph, i)) {
+                        supported[i] = false;
+                        report
+                            .failed_conversion
+                            .push((describe(graph, i), "body cannot be checked: an input's rank is unknown".into()));
+                    }
+                }
+                Ok((model, exported, Some(compiled))) => {
+                    planned.push(PlannedGroup { nodes: g, exported, model, compiled })
+                }
                 Err(group_error) => {
                     changed = true;
                     let failing = isolate_failures(graph, &g, &mut convert);
                     if failing.is_empty() {
-                        // Every node converts alone but not together: leave the group to ORT.
+                        // Every node converts alone but the group does not convert or compile:
+                        // leave the group to ORT.
                         for &i in &g {
                             supported[i] = false;
-                            report
-                                .failed_conversion
-                                .push((describe(graph, i), group_error.message.clone()));
+                            report.failed_conversion.push((describe(graph, i), group_error.message.clone()));
                         }
                     } else {
                         for (i, why) in failing {
@@ -98,10 +115,7 @@ pub fn plan<M>(
             }
         }
         if !changed {
-            return Ok(Plan {
-                groups: planned,
-                report,
-            });
+            return Ok(Plan { groups: planned, report });
         }
     }
     Err(Error::ep_fail("partitioning did not settle; leaving the graph to ORT"))
@@ -123,13 +137,36 @@ fn isolate_failures<M>(
     failing
 }
 
+/// OpenVINO converts against the input shapes ORT states; where ORT does not know a shape
+/// (not even its rank: downstream of ops whose output shape it cannot infer), a conversion
+/// check proves little and the CPU plugin cannot compile the result. Such nodes stay on ORT.
+fn known_input_shapes(facts: &crate::partition::facts::NodeFacts) -> std::result::Result<(), String> {
+    match facts.inputs.iter().find(|v| v.is_present() && !v.non_tensor && !v.is_constant && v.rank.is_none()) {
+        Some(v) => Err(format!("the shape of input '{}' is unknown to ORT", v.name)),
+        None => Ok(()),
+    }
+}
+
+/// What plan needs to know of a converted model.
+pub trait Converted {
+    /// Some input's rank is unknown, so the conversion could not validate everything.
+    fn has_dynamic_rank_input(&self) -> bool;
+}
+
+impl Converted for crate::ov::model::Model {
+    fn has_dynamic_rank_input(&self) -> bool {
+        self.inputs().map_or(true, |ports| ports.iter().any(|p| p.dims.is_none()))
+    }
+}
+
+fn is_control_flow(graph: &GraphSnapshot, i: usize) -> bool {
+    let n = &graph.nodes[i];
+    n.domain.is_empty() && matches!(n.op_type.as_str(), "If" | "Loop" | "Scan")
+}
+
 fn describe(graph: &GraphSnapshot, i: usize) -> String {
     let n = &graph.nodes[i];
-    let op = if n.domain.is_empty() {
-        n.op_type.clone()
-    } else {
-        format!("{}.{}", n.domain, n.op_type)
-    };
+    let op = if n.domain.is_empty() { n.op_type.clone() } else { format!("{}.{}", n.domain, n.op_type) };
     if n.name.is_empty() {
         op
     } else {

@@ -62,15 +62,11 @@ impl GraphSnapshot {
     pub fn take(graph: &Graph<'_>) -> Result<GraphSnapshot> {
         let mut snap = GraphSnapshot {
             ir_version: graph.ir_version()?,
-            opsets: graph
-                .opsets()?
-                .into_iter()
-                .map(|(d, v)| (normalize_domain(&d), v))
-                .collect(),
+            opsets: graph.opsets()?.into_iter().map(|(d, v)| (normalize_domain(&d), v)).collect(),
             ..Default::default()
         };
         for v in graph.inputs()? {
-            let s = snap.record(&v)?;
+            let s = snap.record_graph_input(&v)?;
             let (name, constant) = (s.name.clone(), s.constant.is_some());
             if !constant {
                 snap.inputs.push(name);
@@ -91,11 +87,8 @@ impl GraphSnapshot {
             };
             let inputs = names(node.inputs()?, &mut snap)?;
             let outputs = names(node.outputs()?, &mut snap)?;
-            let implicit_inputs = node
-                .implicit_inputs()?
-                .iter()
-                .map(|v| Ok(snap.record(v)?.name.clone()))
-                .collect::<Result<Vec<_>>>()?;
+            let implicit_inputs =
+                node.implicit_inputs()?.iter().map(|v| Ok(snap.record(v)?.name.clone())).collect::<Result<Vec<_>>>()?;
             let mut attributes = node.attributes()?;
             attributes.sort_by(|a, b| a.0.cmp(&b.0));
             let mut subgraphs = node
@@ -120,14 +113,24 @@ impl GraphSnapshot {
         Ok(snap)
     }
 
+    /// A graph input's type is what the model declares: on ORT < 1.24 a rank-0 input is a
+    /// declared scalar, not an unknown shape.
+    fn record_graph_input(&mut self, v: &ValueInfo<'_>) -> Result<&ValueSnapshot> {
+        let name = v.name()?;
+        self.record(v)?;
+        let s = self.values.get_mut(&name).expect("just recorded");
+        if let ValueType::Tensor { dims: dims @ None, .. } = &mut s.ty {
+            if crate::ort::api::ort().api_version < 24 {
+                *dims = Some(Vec::new());
+            }
+        }
+        Ok(s)
+    }
+
     fn record(&mut self, v: &ValueInfo<'_>) -> Result<&ValueSnapshot> {
         let name = v.name()?;
         if !self.values.contains_key(&name) {
-            let constant = if v.is_constant_initializer()? {
-                v.initializer()?
-            } else {
-                None
-            };
+            let constant = if v.is_constant_initializer()? { v.initializer()? } else { None };
             let s = ValueSnapshot {
                 name: name.clone(),
                 ty: v.value_type()?,
@@ -185,11 +188,9 @@ impl GraphSnapshot {
                 ValueType::Tensor { elem, dims } => (
                     DataType::from_onnx(*elem),
                     false,
-                    Some(
-                        dims.iter()
-                            .map(|d| if let Dim::Fixed(x) = d { Some(*x) } else { None })
-                            .collect::<Vec<_>>(),
-                    ),
+                    dims.as_ref().map(|d| {
+                        d.iter().map(|d| if let Dim::Fixed(x) = d { Some(*x) } else { None }).collect::<Vec<_>>()
+                    }),
                 ),
                 _ => (None, true, None),
             };
@@ -197,9 +198,8 @@ impl GraphSnapshot {
                 name: name.clone(),
                 elem_type,
                 non_tensor,
-                // Rank 0 may mean "unknown" (see onnx::export::value_info): say unknown.
-                rank: dims.as_ref().map(Vec::len).filter(|r| *r > 0),
-                dims: dims.filter(|d| !d.is_empty()),
+                rank: dims.as_ref().map(Vec::len),
+                dims,
                 is_constant: v.constant.is_some(),
             }
         };

@@ -15,7 +15,7 @@ use crate::ort::kernel::KernelContext;
 use crate::ov::compiled::{CompiledModel, InferRequest};
 use crate::ov::core::Core;
 use crate::ov::element;
-use crate::ov::model::Model;
+use crate::ov::model::{Model, Port};
 use crate::ov::tensor::Tensor;
 
 use super::background;
@@ -35,6 +35,8 @@ struct Compiled {
     /// Output shapes when known before running: outputs are then written straight into
     /// ORT's buffers.
     output_dims: Vec<Option<Vec<i64>>>,
+    /// Input partial shapes (`None` = dynamic rank, `None` dim = dynamic).
+    input_dims: Vec<Option<Vec<Option<i64>>>>,
 }
 
 impl Compiled {
@@ -44,11 +46,21 @@ impl Compiled {
             .into_iter()
             .map(|p| p.dims.and_then(|d| d.into_iter().collect::<Option<Vec<i64>>>()))
             .collect();
-        Ok(Compiled {
-            model,
-            requests: Mutex::new(Vec::new()),
-            output_dims,
-        })
+        let input_dims = model.inputs()?.into_iter().map(|p| p.dims).collect();
+        Ok(Compiled { model, requests: Mutex::new(Vec::new()), output_dims, input_dims })
+    }
+
+    /// Whether inputs of these shapes fit the compiled model. ORT's static shape
+    /// information can be wrong across a fused boundary (a value typed `[?]` that is a
+    /// scalar at run time); such runs get a model specialized to the real shapes.
+    fn accepts(&self, shapes: &[Vec<i64>]) -> bool {
+        self.input_dims.len() == shapes.len()
+            && self.input_dims.iter().zip(shapes).all(|(port, actual)| match port {
+                None => true,
+                Some(dims) => {
+                    dims.len() == actual.len() && dims.iter().zip(actual).all(|(d, a)| d.is_none_or(|d| d == *a))
+                }
+            })
     }
 
     fn take_request(&self) -> Result<InferRequest> {
@@ -74,11 +86,24 @@ pub struct CompileTarget {
     pub max_cached_shapes: usize,
 }
 
+/// A converted subgraph ready to become an executable: the OpenVINO model, the ONNX form
+/// it came from, and (when GetCapability already compiled it) its compiled form.
+pub struct Prepared {
+    pub model: Model,
+    pub onnx: Vec<u8>,
+    pub compiled: Option<CompiledModel>,
+}
+
 pub struct Executable {
     pub name: String,
     target: Arc<CompileTarget>,
     /// The source model; reshaped in place (under the lock) to specialize it.
     model: Mutex<Model>,
+    /// Its input ports as converted (names, partial shapes).
+    source_inputs: Vec<Port>,
+    /// The ONNX form it was converted from (weights by address, valid for the session):
+    /// converted again with exact input shapes when reshaping cannot express them.
+    onnx: Vec<u8>,
     inputs: Vec<Binding>,
     outputs: Vec<Binding>,
     /// The model compiled as converted (dynamic dimensions stay dynamic): serves every
@@ -109,34 +134,33 @@ impl Executable {
     pub fn new(
         name: String,
         target: Arc<CompileTarget>,
-        model: Model,
+        prepared: Prepared,
         kernel_inputs: &[String],
         kernel_outputs: &[String],
     ) -> Result<Executable> {
-        let bind = |ports: Vec<crate::ov::model::Port>, names: &[String], what: &str| -> Result<Vec<Binding>> {
+        let bind = |ports: &[Port], names: &[String], what: &str| -> Result<Vec<Binding>> {
             ports
-                .into_iter()
+                .iter()
                 .map(|p| {
                     let kernel_index = names.iter().position(|n| *n == p.name).ok_or_else(|| {
-                        Error::ep_fail(format!(
-                            "{name}: OpenVINO {what} '{}' is not a fused-node {what}",
-                            p.name
-                        ))
+                        Error::ep_fail(format!("{name}: OpenVINO {what} '{}' is not a fused-node {what}", p.name))
                     })?;
                     let elem = element::from_ov(p.element).ok_or_else(|| {
-                        Error::ep_fail(format!(
-                            "{name}: {what} '{}' has an element type ovep cannot pass",
-                            p.name
-                        ))
+                        Error::ep_fail(format!("{name}: {what} '{}' has an element type ovep cannot pass", p.name))
                     })?;
                     Ok(Binding { kernel_index, elem })
                 })
                 .collect()
         };
-        let inputs = bind(model.inputs()?, kernel_inputs, "input")?;
-        let outputs = bind(model.outputs()?, kernel_outputs, "output")?;
+        let Prepared { model, onnx, compiled } = prepared;
+        let source_inputs = model.inputs()?;
+        let inputs = bind(&source_inputs, kernel_inputs, "input")?;
+        let outputs = bind(&model.outputs()?, kernel_outputs, "output")?;
         let dynamic = model.is_dynamic();
-        let compile = || Compiled::new(target.core.compile(&model, &target.device, &target.properties)?);
+        let compile = || match compiled {
+            Some(c) => Compiled::new(c),
+            None => Compiled::new(target.core.compile(&model, &target.device, &target.properties)?),
+        };
         let generic = match compile() {
             Ok(c) => Some(Arc::new(c)),
             Err(_) if dynamic => None,
@@ -151,6 +175,8 @@ impl Executable {
             name,
             target,
             model: Mutex::new(model),
+            source_inputs,
+            onnx,
             inputs,
             outputs,
             generic,
@@ -161,7 +187,7 @@ impl Executable {
 
     /// The compiled model to run these input shapes with.
     fn compiled_for(self: &Arc<Self>, shapes: &[Vec<i64>]) -> Result<Arc<Compiled>> {
-        let Some(generic) = &self.generic else {
+        let Some(generic) = self.generic.as_ref().filter(|g| g.accepts(shapes)) else {
             return self.specialized_now(shapes);
         };
         if !self.dynamic {
@@ -182,33 +208,41 @@ impl Executable {
     }
 
     /// A static copy of the model compiled for `shapes`.
+    ///
+    /// Reshaping keeps the converted graph, which is right only when each input keeps the
+    /// rank it was converted with (the frontend resolves axes against that rank), and
+    /// OpenVINO's C API cannot reshape to rank 0. Otherwise the ONNX form is converted again
+    /// with the exact shapes written in.
     fn compile_for_shapes(&self, shapes: &[Vec<i64>]) -> Result<Compiled> {
-        let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
-        let reshape: Vec<(usize, Vec<i64>)> = shapes.iter().cloned().enumerate().collect();
-        model
-            .reshape(&reshape)
-            .map_err(|e| e.context(format!("{}: input shapes {shapes:?}", self.name)))?;
         let t = &self.target;
-        Compiled::new(t.core.compile(&model, &t.device, &t.properties)?)
+        let same_ranks = self
+            .source_inputs
+            .iter()
+            .zip(shapes)
+            .all(|(p, s)| !s.is_empty() && p.dims.as_ref().is_some_and(|d| d.len() == s.len()));
+        let context = |e: Error| e.context(format!("{}: input shapes {shapes:?}", self.name));
+        if same_ranks {
+            let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+            let reshape: Vec<(usize, Vec<i64>)> = shapes.iter().cloned().enumerate().collect();
+            model.reshape(&reshape).map_err(context)?;
+            return Compiled::new(t.core.compile(&model, &t.device, &t.properties)?);
+        }
+        let names: Vec<&str> = self.source_inputs.iter().map(|p| p.name.as_str()).collect();
+        let onnx = with_input_shapes(&self.onnx, &names, shapes).map_err(context)?;
+        if let Some(dir) = std::env::var_os("OVEP_DUMP_DIR") {
+            let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{}.onnx", self.name)), &onnx);
+        }
+        let model = t.core.read_onnx(&onnx).map_err(context)?;
+        Compiled::new(t.core.compile(&model, &t.device, &t.properties).map_err(context)?)
     }
 
     /// Without a generic model: the specialized model for `shapes`, compiled now if new.
     fn specialized_now(&self, shapes: &[Vec<i64>]) -> Result<Arc<Compiled>> {
-        if let Some(c) = self
-            .shapes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .specialized
-            .get(shapes)
-        {
+        if let Some(c) = self.shapes.lock().unwrap_or_else(|e| e.into_inner()).specialized.get(shapes) {
             return Ok(c);
         }
         let c = Arc::new(self.compile_for_shapes(shapes)?);
-        self.shapes
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .specialized
-            .insert(shapes.to_vec(), c.clone());
+        self.shapes.lock().unwrap_or_else(|e| e.into_inner()).specialized.insert(shapes.to_vec(), c.clone());
         Ok(c)
     }
 
@@ -271,7 +305,9 @@ impl Executable {
             let ov_type = element::to_ov(b.elem).expect("bound types map to OpenVINO");
             // SAFETY: ORT's input buffer outlives this Compute call; OpenVINO only reads it.
             let tensor = unsafe { Tensor::borrow_host(ov_type, &t.dims, t.data as *mut u8)? };
-            request.set_input(i, &tensor)?;
+            request.set_input(i, &tensor).map_err(|e| {
+                e.context(format!("input {i} of shape {:?} (compiled for {:?})", t.dims, compiled.input_dims[i]))
+            })?;
             held.push(tensor);
         }
         let mut direct = vec![false; self.outputs.len()];
@@ -310,5 +346,61 @@ impl Executable {
         }
         drop(held);
         Ok(())
+    }
+}
+
+/// `onnx` with the named graph inputs given exact static shapes.
+fn with_input_shapes(onnx: &[u8], names: &[&str], shapes: &[Vec<i64>]) -> Result<Vec<u8>> {
+    use crate::onnx::proto::{ModelProto, ValueInfoProto};
+    use prost::Message;
+
+    let mut model = ModelProto::decode(onnx).map_err(|e| Error::ep_fail(format!("re-reading the subgraph: {e}")))?;
+    let graph = model.graph.as_mut().ok_or_else(|| Error::ep_fail("subgraph without a graph"))?;
+    for (name, dims) in names.iter().zip(shapes) {
+        let input = graph
+            .input
+            .iter_mut()
+            .find(|i| i.name == *name)
+            .ok_or_else(|| Error::ep_fail(format!("subgraph has no input {name}")))?;
+        let elem = match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+            Some(crate::onnx::proto::type_proto::Value::TensorType(t)) => t.elem_type,
+            _ => return Err(Error::ep_fail(format!("input {name} is not a tensor"))),
+        };
+        let dims: Vec<Option<i64>> = dims.iter().map(|d| Some(*d)).collect();
+        *input = ValueInfoProto::tensor(name.to_string(), elem, Some(&dims));
+    }
+    Ok(model.encode_to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onnx::proto::{GraphProto, ModelProto, NodeProto, ValueInfoProto};
+    use prost::Message;
+
+    #[test]
+    fn input_shapes_are_rewritten_exactly() {
+        let model = ModelProto {
+            ir_version: 8,
+            graph: Some(GraphProto {
+                node: vec![NodeProto {
+                    op_type: "Relu".into(),
+                    input: vec!["x".into()],
+                    output: vec!["y".into()],
+                    ..Default::default()
+                }],
+                input: vec![ValueInfoProto::tensor("x", 1, None)],
+                output: vec![ValueInfoProto::tensor("y", 1, None)],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let out = with_input_shapes(&model.encode_to_vec(), &["x"], &[vec![2, 3]]).unwrap();
+        let back = ModelProto::decode(out.as_slice()).unwrap();
+        assert_eq!(back.graph.unwrap().input[0], ValueInfoProto::tensor("x", 1, Some(&[Some(2), Some(3)])));
+        let scalar = with_input_shapes(&model.encode_to_vec(), &["x"], &[vec![]]).unwrap();
+        let back = ModelProto::decode(scalar.as_slice()).unwrap();
+        assert_eq!(back.graph.unwrap().input[0], ValueInfoProto::tensor("x", 1, Some(&[])));
+        assert!(with_input_shapes(&model.encode_to_vec(), &["nope"], &[vec![1]]).is_err());
     }
 }

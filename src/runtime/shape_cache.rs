@@ -9,10 +9,7 @@ pub struct ShapeLru<V> {
 
 impl<V: Clone> ShapeLru<V> {
     pub fn new(capacity: usize) -> Self {
-        ShapeLru {
-            capacity: capacity.max(1),
-            entries: Vec::new(),
-        }
+        ShapeLru { capacity: capacity.max(1), entries: Vec::new() }
     }
 
     pub fn get(&mut self, key: &[Vec<i64>]) -> Option<V> {
