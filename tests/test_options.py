@@ -86,3 +86,9 @@ def test_absent_device_is_a_clear_error(synthetic_models, device):
     assert device in msg, f"device_type={device}: message does not name the device: {msg}"
     feeds = _mlp_feeds(3)
     compare(make_session(path).run(None, feeds), cpu_session(path).run(None, feeds), what=f"after {device} error")
+
+
+def test_openvino_library_that_does_not_exist_is_an_error_even_when_openvino_is_loaded(synthetic_models):
+    # Registration has already loaded OpenVINO; a path that is not there must still be reported, not ignored.
+    msg = _creation_error(synthetic_models["concurrency_mlp"], {"openvino_library": "/nonexistent/libopenvino_c.so"})
+    assert "openvino_library" in msg and "/nonexistent/libopenvino_c.so" in msg, msg

@@ -130,6 +130,30 @@ impl Factory {
         Ok(n)
     }
 
+    /// OpenVINO is loaded once per process, so `openvino_library` takes effect only when it
+    /// is the first to load it. A path that does not exist is still an error (the user
+    /// asked for something that is not there); another existing library is a warning.
+    fn check_library_option(&self, wanted: &str, core: &Core) -> Result<()> {
+        let wanted_path = crate::ov::library::resolve_in_dir(std::path::Path::new(wanted));
+        if !wanted_path.exists() {
+            return Err(Error::invalid_argument(format!(
+                "ovep: option 'openvino_library' names '{wanted}', which does not exist; allowed values: \
+                 the path of libopenvino_c.so or of its directory"
+            )));
+        }
+        let same = |a: &std::path::Path, b: &std::path::Path| {
+            a.canonicalize().ok().zip(b.canonicalize().ok()).is_some_and(|(a, b)| a == b)
+        };
+        if !same(&wanted_path, &core.library) {
+            self.logger.warn(&format!(
+                "ovep: OpenVINO is already loaded in this process from {}; option openvino_library={wanted} \
+                 has no effect (one OpenVINO per process)",
+                core.library.display()
+            ));
+        }
+        Ok(())
+    }
+
     fn create(
         &self,
         metadata: &[*const OrtKeyValuePairs],
@@ -148,6 +172,9 @@ impl Factory {
         let device = options.device_type.clone().or(selected).unwrap_or_else(|| "CPU".into());
         let core = core(options.openvino_library.as_deref())
             .map_err(|e| e.context(format!("ovep cannot create a session on {device}")))?;
+        if let Some(wanted) = &options.openvino_library {
+            self.check_library_option(wanted, &core)?;
+        }
         if let Some(name) = super::devices::must_be_listed(&device) {
             let available = core.available_devices()?;
             if !available.iter().any(|d| d == name || (name == "GPU" && d.starts_with("GPU."))) {
