@@ -4,7 +4,6 @@
 pub mod facts;
 pub mod group;
 pub mod plan;
-// pub mod rules;
+pub mod rules;
 pub mod snapshot;
-#[path = "support_tmp.rs"]
 pub mod support;

@@ -55,7 +55,7 @@ pub fn plan<M: Converted, C>(
     let n = graph.nodes.len();
     let mut report = PlanReport::default();
     let mut supported: Vec<bool> = (0..n)
-        .map(|i| match check_node(&graph.facts(i)).and_then(|()| known_input_shapes(&graph.facts(i))) {
+        .map(|i| match check_node(&graph.facts(i)) {
             Ok(()) => true,
             Err(why) => {
                 report.unsupported.push((describe(graph, i), why));
@@ -65,8 +65,27 @@ pub fn plan<M: Converted, C>(
         .collect();
     let preds = graph.predecessors();
 
-    for _round in 0..MAX_ROUNDS {
+    let mut rounds = 0;
+    loop {
         let groups = group_nodes(&supported, &preds);
+        // Cheap rounds first: leave out readers of unknown-shape values entering a group,
+        // until no group has any (each round removes nodes, so this ends).
+        let blind: Vec<(usize, String)> = groups
+            .iter()
+            .filter(|g| g.len() >= min_subgraph_nodes)
+            .flat_map(|g| consumers_of_unknown_inputs(graph, g))
+            .collect();
+        if !blind.is_empty() {
+            for (i, why) in blind {
+                supported[i] = false;
+                report.unsupported.push((describe(graph, i), why));
+            }
+            continue;
+        }
+        rounds += 1;
+        if rounds > MAX_ROUNDS {
+            break;
+        }
         let mut planned = Vec::new();
         let mut changed = false;
         report.too_small = 0;
@@ -75,6 +94,7 @@ pub fn plan<M: Converted, C>(
                 report.too_small += g.len();
                 continue;
             }
+
             let converted = export_subgraph(graph, &g).and_then(|e| Ok((convert(&e.onnx)?, e))).and_then(|(m, e)| {
                 let control_flow_unchecked = m.has_dynamic_rank_input() && g.iter().any(|&i| is_control_flow(graph, i));
                 let c = if control_flow_unchecked { None } else { Some(compile(&m)?) };
@@ -137,14 +157,29 @@ fn isolate_failures<M>(
     failing
 }
 
-/// OpenVINO converts against the input shapes ORT states; where ORT does not know a shape
-/// (not even its rank: downstream of ops whose output shape it cannot infer), a conversion
-/// check proves little and the CPU plugin cannot compile the result. Such nodes stay on ORT.
-fn known_input_shapes(facts: &crate::partition::facts::NodeFacts) -> std::result::Result<(), String> {
-    match facts.inputs.iter().find(|v| v.is_present() && !v.non_tensor && !v.is_constant && v.rank.is_none()) {
-        Some(v) => Err(format!("the shape of input '{}' is unknown to ORT", v.name)),
-        None => Ok(()),
+/// OpenVINO converts a group against the shapes ORT states for the values entering it.
+/// Where ORT does not know such a shape (not even its rank: downstream of ops whose output
+/// shape it cannot infer), the conversion check proves little and the CPU plugin cannot
+/// compile the result, so the group's nodes reading that value stay on ORT. Values inside a
+/// group need no stated shape: OpenVINO infers them itself.
+fn consumers_of_unknown_inputs(graph: &GraphSnapshot, group: &[usize]) -> Vec<(usize, String)> {
+    let produced: std::collections::HashSet<&str> =
+        group.iter().flat_map(|&i| graph.nodes[i].outputs.iter()).map(String::as_str).collect();
+    let mut out = Vec::new();
+    for &i in group {
+        let n = &graph.nodes[i];
+        let unknown = n.inputs.iter().chain(&n.implicit_inputs).find(|name| {
+            !name.is_empty()
+                && !produced.contains(name.as_str())
+                && graph.values.get(*name).is_some_and(|v| {
+                    v.constant.is_none() && matches!(v.ty, crate::ort::graph::ValueType::Tensor { dims: None, .. })
+                })
+        });
+        if let Some(name) = unknown {
+            out.push((i, format!("the shape of input '{name}' is unknown to ORT")));
+        }
     }
+    out
 }
 
 /// What plan needs to know of a converted model.

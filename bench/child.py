@@ -1,0 +1,171 @@
+"""One measurement in a fresh process: first inference, steady state and peak RSS of one model/config.
+
+bench/run.py starts this file with the Python of the config's venv (the in-tree EP lives in its own
+venv, so this file imports only numpy and the runtime under test: no onnx, no ovep unless asked).
+It writes a JSON result to --result; on failure the JSON has "error" and the process exits 1.
+
+"first" is timed from just before `import onnxruntime` (or `import openvino`) to the end of the first
+run; numpy and the inputs are loaded before the clock starts, the same for every config.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+import traceback
+
+import numpy as np
+
+CONFIGS = ("cpu", "ovep", "ov-floor", "in-tree")
+# What the project's targets compare against: OpenVINO at f32 with the latency hint.
+OV_FLOOR_CONFIG = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
+OVEP_OPTIONS = {"precision": "f32"}  # ovep's default, spelled out so the comparison stays f32
+INTREE_OPTIONS = {"device_type": "CPU", "precision": "FP32"}
+
+
+def _ms(t0: float, t1: float) -> float:
+    return (t1 - t0) * 1e3
+
+
+def _ort_session(config: str, model: str, profile: bool):
+    """Import ORT, register ovep when needed, create the session. Returns (ort, session, t_imported)."""
+    import onnxruntime as ort  # noqa: PLC0415 - importing is part of what is measured
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3  # keep EP chatter out of the captured stderr
+    if profile:
+        so.enable_profiling = True
+        so.profile_file_prefix = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"ovep_bench_{os.getpid()}")
+    providers = None
+    if config == "ovep":
+        import ovep  # noqa: PLC0415
+
+        devices = ovep.register(ort)
+        cpu = [d for d in devices if d.ep_metadata.get("ov_device") == "CPU"]
+        if not (cpu or devices):
+            raise RuntimeError(f"ovep registered but offers no device (library {ovep.get_library_path()})")
+        so.add_provider_for_devices((cpu or devices)[:1], OVEP_OPTIONS)
+    elif config == "in-tree":
+        providers = [("OpenVINOExecutionProvider", INTREE_OPTIONS), "CPUExecutionProvider"]
+    else:
+        providers = ["CPUExecutionProvider"]
+    t_imported = time.perf_counter()
+    sess = ort.InferenceSession(model, sess_options=so, providers=providers)
+    if config == "in-tree" and "OpenVINOExecutionProvider" not in sess.get_providers():
+        raise RuntimeError(f"in-tree: OpenVINOExecutionProvider not active (providers {sess.get_providers()})")
+    return ort, sess, t_imported
+
+
+def _placement(profile_path: str) -> dict[str, int]:
+    """Kernel events per provider in an ORT profile (ovep's fused nodes count once each)."""
+    with open(profile_path) as f:
+        events = json.load(f)
+    os.unlink(profile_path)
+    counts: dict[str, int] = {}
+    for ev in events:
+        if ev.get("cat") == "Node" and ev.get("name", "").endswith("_kernel_time"):
+            prov = ev.get("args", {}).get("provider", "?")
+            counts[prov] = counts.get(prov, 0) + 1
+    return counts
+
+
+def measure(args) -> dict:
+    feeds = dict(np.load(args.inputs))
+    res: dict = {"config": args.config, "pid": os.getpid()}
+    t0 = time.perf_counter()
+    if args.config == "ov-floor":
+        import openvino as ov  # noqa: PLC0415
+
+        t_imp = time.perf_counter()
+        core = ov.Core()
+        compiled = core.compile_model(core.read_model(args.model), "CPU", OV_FLOOR_CONFIG)
+        req = compiled.create_infer_request()
+        t_sess = time.perf_counter()
+        # share_inputs: OpenVINO reads the numpy buffers as ORT does; outputs are copied out as ORT's are.
+        def run():
+            return req.infer(feeds, share_inputs=True)[0]
+        first = run()
+        t_first = time.perf_counter()
+        res["versions"] = {"openvino": ov.get_version()}
+    else:
+        ort, sess, t_imp = _ort_session(args.config, args.model, args.placement)
+        t_sess = time.perf_counter()
+        def run():
+            return sess.run(None, feeds)[0]
+        first = run()
+        t_first = time.perf_counter()
+        res["versions"] = {"onnxruntime-openvino" if args.config == "in-tree" else "onnxruntime": ort.__version__}
+        res["providers"] = sess.get_providers()
+        if args.placement:
+            res["placement"] = _placement(sess.end_profiling())
+    res["import_ms"] = _ms(t0, t_imp)
+    res["session_ms"] = _ms(t_imp, t_sess)
+    res["first_run_ms"] = _ms(t_sess, t_first)
+    res["first_ms"] = _ms(t0, t_first)
+    if args.save_output:
+        np.save(args.save_output, np.asarray(first))
+    res["output_finite"] = bool(np.all(np.isfinite(first)))
+
+    for _ in range(args.warmup):
+        run()
+    times = []
+    deadline = time.perf_counter() + args.max_steady_seconds
+    for i in range(args.steady):
+        t = time.perf_counter()
+        run()
+        times.append(_ms(t, time.perf_counter()))
+        if i + 1 >= args.min_steady and time.perf_counter() > deadline:
+            break  # a slow model keeps the run bounded; the median of >= min_steady still stands
+    res["steady_ms"] = times
+    res["steady_median_ms"] = float(np.median(times)) if times else None
+    res["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+    return res
+
+
+def warm_only(config: str) -> dict:
+    """Load the runtime's libraries once so the first measured child does not pay cold page cache."""
+    if config == "ov-floor":
+        import openvino as ov  # noqa: PLC0415
+
+        ov.Core().get_versions("CPU")
+    else:
+        import onnxruntime as ort  # noqa: PLC0415
+
+        if config == "ovep":
+            import ovep  # noqa: PLC0415
+
+            ovep.register(ort)
+    return {"config": config, "warm": True}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--config", required=True, choices=CONFIGS)
+    ap.add_argument("--model")
+    ap.add_argument("--inputs", help=".npz of input name -> array")
+    ap.add_argument("--result", required=True)
+    ap.add_argument("--save-output", help="write the first output of the first run here (.npy)")
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--steady", type=int, default=30)
+    ap.add_argument("--min-steady", type=int, default=5)
+    ap.add_argument("--max-steady-seconds", type=float, default=8.0)
+    ap.add_argument("--placement", action="store_true", help="profile the first run and count kernels per EP")
+    ap.add_argument("--warm-only", action="store_true")
+    args = ap.parse_args()
+    try:
+        res = warm_only(args.config) if args.warm_only else measure(args)
+        code = 0
+    except BaseException as e:  # noqa: BLE001 - every failure must reach the report, not kill the bench
+        res = {"config": args.config, "error": f"{type(e).__name__}: {e}".strip(), "traceback": traceback.format_exc()}
+        code = 1
+    with open(args.result, "w") as f:
+        json.dump(res, f)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

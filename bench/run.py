@@ -1,0 +1,248 @@
+"""ovep against its peers: first inference, steady state and peak RSS, each sample a fresh process.
+
+    PYTHONPATH=python OVEP_LIBRARY_PATH=target/release/libovep.so /tmp/v132/bin/python bench/run.py
+    python bench/run.py --quick --models resnet50_like --configs cpu,ov-floor,in-tree
+
+Configs (bench/child.py does the measuring): cpu = ORT's CPU EP; ovep = ovep at f32; ov-floor = the
+openvino Python API alone (f32, LATENCY); in-tree = ORT's own OpenVINO EP from onnxruntime-openvino
+1.24.1 in <repo>/.venv-intree (bench/setup_intree.sh). Each repetition runs every config once per
+model, in an order rotated per repetition, so noise on this shared host hits every config alike.
+Results: Markdown on stdout and bench/results/latest.md; --json for every sample.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(REPO, "tools"))
+
+import report  # noqa: E402
+
+CONFIGS = ("cpu", "ovep", "ov-floor", "in-tree")
+INTREE_PYTHON = os.path.join(REPO, ".venv-intree", "bin", "python")
+CHILD = os.path.join(HERE, "child.py")
+CHILD_TIMEOUT_S = 600
+
+
+@dataclass
+class ModelSpec:
+    name: str
+    path: str
+    synthetic: bool
+    shapes: dict = field(default_factory=dict)  # concrete shapes for inputs with dynamic dims
+
+
+MODELS = {
+    "resnet50_like": ModelSpec("resnet50_like", ".models/resnet50_like.onnx", True),
+    "mobilenetv2_like": ModelSpec("mobilenetv2_like", ".models/mobilenetv2_like.onnx", True),
+    "bert_base_like": ModelSpec("bert_base_like", ".models/bert_base_like.onnx", True),
+    # PP-OCRv4 from rapidocr-onnxruntime 1.4.4 (tools/fetch_models.py); shapes of a typical page / text line.
+    "ppocr_det": ModelSpec("ppocr_det", ".models/ppocr_det.onnx", False, {"x": (1, 3, 640, 640)}),
+    "ppocr_rec": ModelSpec("ppocr_rec", ".models/ppocr_rec.onnx", False, {"x": (1, 3, 48, 320)}),
+}
+DEFAULT_MODELS = ("resnet50_like", "bert_base_like", "ppocr_det", "ppocr_rec")
+
+
+def make_inputs(spec: ModelSpec, path: str, seed: int = 0) -> dict[str, np.ndarray]:
+    """Seeded inputs of the model's real shapes: synthetic models know theirs, others come from the graph."""
+    if spec.synthetic:
+        import synth_models  # noqa: PLC0415
+
+        return synth_models.sample_inputs(spec.name, seed)
+    import onnx  # noqa: PLC0415
+
+    graph = onnx.load(path, load_external_data=False).graph
+    inits = {i.name for i in graph.initializer}
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for vi in graph.input:
+        if vi.name in inits:
+            continue
+        tt = vi.type.tensor_type
+        shape = spec.shapes.get(vi.name) or tuple(d.dim_value if d.dim_value > 0 else 1 for d in tt.shape.dim)
+        dtype = onnx.helper.tensor_dtype_to_np_dtype(tt.elem_type)
+        if np.issubdtype(dtype, np.floating):
+            feeds[vi.name] = rng.uniform(-1.0, 1.0, shape).astype(dtype)  # roughly a normalized image
+        else:
+            feeds[vi.name] = rng.integers(0, 2, shape).astype(dtype)
+    return feeds
+
+
+def ovep_env() -> tuple[dict | None, str]:
+    """Environment for ovep children: an installed ovep, else the repo's python/ + target/release build."""
+    env = dict(os.environ)
+    try:
+        import ovep  # noqa: PLC0415
+
+        lib = ovep.get_library_path()
+        if os.path.exists(lib):
+            return env, lib
+    except (ImportError, FileNotFoundError):
+        pass
+    lib = os.environ.get("OVEP_LIBRARY_PATH") or os.path.join(REPO, "target", "release", "libovep.so")
+    if not os.path.exists(lib):
+        return None, f"libovep.so not found (looked at {lib}); run `cargo build --release` or pip install ovep"
+    env["PYTHONPATH"] = os.path.join(REPO, "python") + os.pathsep + env.get("PYTHONPATH", "")
+    env["OVEP_LIBRARY_PATH"] = os.path.abspath(lib)
+    return env, os.path.abspath(lib)
+
+
+def run_child(python: str, env: dict, args: list[str], workdir: str) -> dict:
+    """Start one child, return its JSON result plus the wall time seen from outside."""
+    result = os.path.join(workdir, "result.json")
+    if os.path.exists(result):
+        os.unlink(result)
+    t0 = time.perf_counter()
+    try:
+        proc = subprocess.run([python, CHILD, "--result", result, *args], env=env, capture_output=True,
+                              text=True, timeout=CHILD_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {CHILD_TIMEOUT_S} s"}
+    wall = (time.perf_counter() - t0) * 1e3
+    if os.path.exists(result):
+        with open(result) as f:
+            res = json.load(f)
+    else:  # died without writing (a crash in native code): keep what stderr said
+        tail = [ln for ln in proc.stderr.splitlines() if ln.strip()][-3:]
+        res = {"error": f"exit code {proc.returncode}: " + " | ".join(tail)}
+    res["wall_ms"] = wall
+    if proc.returncode != 0 and "error" not in res:
+        res["error"] = f"exit code {proc.returncode}"
+    return res
+
+
+def warm_file(path: str) -> None:
+    """Read the model once so the first child does not pay for a cold page cache."""
+    with open(path, "rb") as f:
+        while f.read(1 << 24):
+            pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default=",".join(DEFAULT_MODELS), help="comma list of " + ",".join(MODELS))
+    ap.add_argument("--configs", default=",".join(CONFIGS), help="comma list of " + ",".join(CONFIGS))
+    ap.add_argument("--reps", type=int, help="fresh processes per model and config (default 5, --quick 3)")
+    ap.add_argument("--steady", type=int, help="timed runs per process after 3 warm-ups (default 30, --quick 10)")
+    ap.add_argument("--quick", action="store_true", help="fewer repetitions and runs (< 4 minutes)")
+    ap.add_argument("--no-placement", action="store_true", help="skip the profiled run that counts kernels per EP")
+    ap.add_argument("--json", nargs="?", const=os.path.join(HERE, "results", "latest.json"), help="dump all samples")
+    ap.add_argument("--out", default=os.path.join(HERE, "results", "latest.md"))
+    args = ap.parse_args(argv)
+    reps = args.reps or (3 if args.quick else 5)
+    steady = args.steady or (10 if args.quick else 30)
+    max_steady_s = 2.0 if args.quick else 8.0
+
+    models = [m for m in args.models.split(",") if m]
+    configs = [c for c in args.configs.split(",") if c]
+    for m in models:
+        if m not in MODELS:
+            ap.error(f"unknown model {m!r}; choose from {', '.join(MODELS)}")
+    for c in configs:
+        if c not in CONFIGS:
+            ap.error(f"unknown config {c!r}; choose from {', '.join(CONFIGS)}")
+
+    # Each config's interpreter and environment; a missing one stops the bench before it starts.
+    pythons, envs, notes = {}, {}, {}
+    for c in configs:
+        pythons[c], envs[c] = sys.executable, dict(os.environ)
+    if "in-tree" in configs:
+        if not os.path.exists(INTREE_PYTHON):
+            sys.exit(f"in-tree config needs {INTREE_PYTHON}: run `bash bench/setup_intree.sh` first")
+        pythons["in-tree"] = INTREE_PYTHON
+    if "ovep" in configs:
+        env, lib = ovep_env()
+        if env is None:
+            sys.exit(f"ovep config: {lib}\n(run without it: --configs cpu,ov-floor,in-tree)")
+        envs["ovep"], notes["ovep library"] = env, lib
+        notes["ovep library mtime"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(lib)))
+
+    paths = {}
+    for m in models:
+        spec = MODELS[m]
+        path = os.path.join(REPO, spec.path)
+        if spec.synthetic:
+            import synth_models  # noqa: PLC0415
+
+            synth_models.ensure(m, os.path.dirname(path))
+        elif not os.path.exists(path):
+            sys.exit(f"{path} is missing: run `python tools/fetch_models.py` first")
+        paths[m] = path
+
+    meta = report.machine_info(pythons, notes)  # before the run: its load average is the one at start
+    work = tempfile.mkdtemp(prefix="ovep_bench_")
+    started = time.perf_counter()
+    samples: dict[str, dict[str, list[dict]]] = {m: {c: [] for c in configs} for m in models}
+    diffs: dict[str, dict[str, float | None]] = {m: {} for m in models}
+    placement: dict[str, dict[str, dict]] = {m: {} for m in models}
+    try:
+        for c in configs:  # load each runtime's libraries once, untimed
+            run_child(pythons[c], envs[c], ["--config", c, "--warm-only"], work)
+        for m in models:
+            t_model = time.perf_counter()
+            warm_file(paths[m])
+            inputs = os.path.join(work, f"{m}.npz")
+            np.savez(inputs, **make_inputs(MODELS[m], paths[m]))
+            outputs = {}
+            for r in range(reps):
+                order = configs[r % len(configs):] + configs[: r % len(configs)]
+                for c in order:
+                    extra = ["--steady", str(steady), "--max-steady-seconds", str(max_steady_s)]
+                    if r == 0:
+                        outputs[c] = os.path.join(work, f"{m}.{c}.npy")
+                        extra += ["--save-output", outputs[c]]
+                    res = run_child(pythons[c], envs[c], ["--config", c, "--model", paths[m], "--inputs", inputs, *extra], work)
+                    samples[m][c].append(res)
+                    status = f"error: {report.error_head(res['error'])}" if "error" in res else \
+                        f"first {res['first_ms']:.0f} ms, steady {res['steady_median_ms']:.2f} ms, rss {res['peak_rss_mib']:.0f} MiB"
+                    print(f"[{m} rep {r + 1}/{reps}] {c:8s} {status}", file=sys.stderr, flush=True)
+            if "cpu" in outputs and os.path.exists(outputs["cpu"]):
+                ref = np.load(outputs["cpu"])
+                for c, p in outputs.items():
+                    if c != "cpu" and os.path.exists(p):
+                        other = np.load(p)
+                        diffs[m][c] = float(np.abs(ref - other).max()) if other.shape == ref.shape else float("nan")
+            if not args.no_placement:  # one profiled process per ORT-hosted EP: where did the nodes run?
+                for c in configs:
+                    if c in ("ovep", "in-tree"):
+                        res = run_child(pythons[c], envs[c], ["--config", c, "--model", paths[m], "--inputs", inputs,
+                                                               "--steady", "0", "--warmup", "0", "--placement"], work)
+                        placement[m][c] = res.get("placement") or {"error": res.get("error", "?")}
+            print(f"[{m}] done in {time.perf_counter() - t_model:.0f} s", file=sys.stderr, flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    elapsed = time.perf_counter() - started
+    summary = report.summarize(samples, diffs, placement)
+    if "ovep library" in notes:  # a rebuild during the run mixes two builds in one table: say so
+        mtime = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(notes["ovep library"])))
+        if mtime != notes["ovep library mtime"]:
+            meta["ovep library mtime"] += f" (WARNING: rebuilt during the run, now {mtime})"
+    meta.update(loadavg_at_end=os.getloadavg()[0], reps=reps, steady_runs=steady, elapsed_s=round(elapsed),
+                models=models, configs=configs)
+    md = report.markdown(summary, meta, {m: os.path.getsize(paths[m]) for m in models})
+    print(md)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(md)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"meta": meta, "summary": summary, "samples": samples}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
