@@ -91,7 +91,7 @@ impl Ep {
         if graph.parent_node()?.is_some() {
             return Ok(());
         }
-        let snap = GraphSnapshot::take(graph)?;
+        let mut snap = GraphSnapshot::take(graph)?;
         // ORT 1.23 does not report the parent of a nested graph; reading outer-scope values
         // gives it away.
         if snap.values.values().any(|v| v.from_outer_scope) {
@@ -99,7 +99,7 @@ impl Ep {
         }
         let t = &self.target;
         let plan = plan(
-            &snap,
+            &mut snap,
             self.options.min_subgraph_nodes,
             |onnx| t.core.read_onnx(onnx),
             |model| self.timed_compile(model),

@@ -46,99 +46,167 @@ const MAX_ROUNDS: usize = 8;
 /// `read_model`), `compile` compiles it for the device: a group is claimed only when both
 /// succeed, and Compile reuses both results. They are parameters so the planning logic is
 /// testable without OpenVINO.
+///
+/// Rounds: (1) rules decide support on the facts known so far; (2) readers of unknown-shape
+/// values entering a group are left out; (3) each group is converted; nodes that fail are
+/// left out for good; (4) OpenVINO's shape inference fills in shapes ORT did not know for
+/// the groups' outputs, which can make more nodes decidable; repeat until nothing changes,
+/// then (5) compile each group once (a group that fails to compile is left to ORT).
 pub fn plan<M: Converted, C>(
-    graph: &GraphSnapshot,
+    graph: &mut GraphSnapshot,
     min_subgraph_nodes: usize,
     mut convert: impl FnMut(&[u8]) -> Result<M>,
     mut compile: impl FnMut(&M) -> Result<C>,
 ) -> Result<Plan<M, C>> {
     let n = graph.nodes.len();
-    let mut report = PlanReport::default();
-    let mut supported: Vec<bool> = (0..n)
-        .map(|i| match check_node(&graph.facts(i)) {
-            Ok(()) => true,
-            Err(why) => {
-                report.unsupported.push((describe(graph, i), why));
-                false
-            }
-        })
-        .collect();
     let preds = graph.predecessors();
+    // Nodes OpenVINO failed on: never offered again.
+    let mut failed: Vec<Option<String>> = vec![None; n];
 
-    let mut rounds = 0;
-    loop {
-        let groups = group_nodes(&supported, &preds);
-        // Cheap rounds first: leave out readers of unknown-shape values entering a group,
-        // until no group has any (each round removes nodes, so this ends).
-        let blind: Vec<(usize, String)> = groups
-            .iter()
-            .filter(|g| g.len() >= min_subgraph_nodes)
-            .flat_map(|g| consumers_of_unknown_inputs(graph, g))
+    for _round in 0..MAX_ROUNDS {
+        let mut report = PlanReport::default();
+        let mut supported: Vec<bool> = (0..n)
+            .map(|i| {
+                if let Some(why) = &failed[i] {
+                    report.failed_conversion.push((describe(graph, i), why.clone()));
+                    return false;
+                }
+                match check_node(&graph.facts(i)) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        report.unsupported.push((describe(graph, i), why));
+                        false
+                    }
+                }
+            })
             .collect();
-        if !blind.is_empty() {
+        let groups = loop {
+            let groups = group_nodes(&supported, &preds);
+            let blind: Vec<(usize, String)> = groups
+                .iter()
+                .filter(|g| g.len() >= min_subgraph_nodes)
+                .flat_map(|g| consumers_of_unknown_inputs(graph, g))
+                .collect();
+            if blind.is_empty() {
+                break groups;
+            }
             for (i, why) in blind {
                 supported[i] = false;
                 report.unsupported.push((describe(graph, i), why));
             }
-            continue;
-        }
-        rounds += 1;
-        if rounds > MAX_ROUNDS {
-            break;
-        }
-        let mut planned = Vec::new();
+        };
+
+        let mut converted = Vec::new();
         let mut changed = false;
-        report.too_small = 0;
         for g in groups {
             if g.len() < min_subgraph_nodes {
                 report.too_small += g.len();
                 continue;
             }
-
-            let converted = export_subgraph(graph, &g).and_then(|e| Ok((convert(&e.onnx)?, e))).and_then(|(m, e)| {
-                let control_flow_unchecked = m.has_dynamic_rank_input() && g.iter().any(|&i| is_control_flow(graph, i));
-                let c = if control_flow_unchecked { None } else { Some(compile(&m)?) };
-                Ok((m, e, c))
-            });
-            match converted {
-                Ok((_, _, None)) => {
+            match export_subgraph(graph, &g).and_then(|e| Ok((convert(&e.onnx)?, e))) {
+                Ok((m, _)) if m.has_dynamic_rank_input() && g.iter().any(|&i| is_control_flow(graph, i)) => {
                     // A body converted against inputs of unknown rank was not really checked
                     // (the frontend defers rank-dependent validation): leave control flow to ORT.
                     changed = true;
                     for &i in g.iter().filter(|&&i| is_control_flow(graph, i)) {
-                        supported[i] = false;
-                        report
-                            .failed_conversion
-                            .push((describe(graph, i), "body cannot be checked: an input's rank is unknown".into()));
+                        failed[i] = Some("body cannot be checked: an input's rank is unknown".into());
                     }
                 }
-                Ok((model, exported, Some(compiled))) => {
-                    planned.push(PlannedGroup { nodes: g, exported, model, compiled })
-                }
+                Ok((model, exported)) => converted.push((g, model, exported)),
                 Err(group_error) => {
                     changed = true;
-                    let failing = isolate_failures(graph, &g, &mut convert);
-                    if failing.is_empty() {
-                        // Every node converts alone but the group does not convert or compile:
-                        // leave the group to ORT.
-                        for &i in &g {
-                            supported[i] = false;
-                            report.failed_conversion.push((describe(graph, i), group_error.message.clone()));
-                        }
-                    } else {
-                        for (i, why) in failing {
-                            supported[i] = false;
-                            report.failed_conversion.push((describe(graph, i), why));
-                        }
+                    mark_failures(graph, &g, &group_error, &mut convert, &mut failed);
+                }
+            }
+        }
+        let mut learned = false;
+        for (_, model, _) in &converted {
+            learned |= learn_shapes(graph, model.output_shapes());
+        }
+        if changed || learned {
+            continue;
+        }
+
+        let mut groups = Vec::new();
+        for (g, model, exported) in converted {
+            match compile(&model) {
+                Ok(compiled) => groups.push(PlannedGroup { nodes: g, exported, model, compiled }),
+                Err(e) => {
+                    changed = true;
+                    let culprits = compile_failures(graph, &g, &mut convert, &mut compile);
+                    let culprits = if culprits.is_empty() { g.clone() } else { culprits };
+                    for i in culprits {
+                        failed[i] = Some(e.message.clone());
                     }
                 }
             }
         }
         if !changed {
-            return Ok(Plan { groups: planned, report });
+            return Ok(Plan { groups, report });
         }
     }
     Err(Error::ep_fail("partitioning did not settle; leaving the graph to ORT"))
+}
+
+/// Record why nodes of a group that failed conversion are left out: the nodes that fail
+/// alone, or the whole group when each converts alone but not together.
+fn mark_failures<M>(
+    graph: &GraphSnapshot,
+    group: &[usize],
+    group_error: &Error,
+    convert: &mut impl FnMut(&[u8]) -> Result<M>,
+    failed: &mut [Option<String>],
+) {
+    let failing = isolate_failures(graph, group, convert);
+    if failing.is_empty() {
+        for &i in group {
+            failed[i] = Some(group_error.message.clone());
+        }
+    } else {
+        for (i, why) in failing {
+            failed[i] = Some(why);
+        }
+    }
+}
+
+/// The nodes that make `group` fail to compile, found by bisection in topological order
+/// (a prefix and a suffix of a cycle-free group are themselves cycle-free): O(k log n)
+/// compiles for k culprits. Empty when the group compiles, or when only the whole fails.
+fn compile_failures<M: Converted, C>(
+    graph: &GraphSnapshot,
+    group: &[usize],
+    convert: &mut impl FnMut(&[u8]) -> Result<M>,
+    compile: &mut impl FnMut(&M) -> Result<C>,
+) -> Vec<usize> {
+    let works =
+        |nodes: &[usize], convert: &mut dyn FnMut(&[u8]) -> Result<M>, compile: &mut dyn FnMut(&M) -> Result<C>| {
+            export_subgraph(graph, nodes).and_then(|e| convert(&e.onnx)).and_then(|m| compile(&m)).is_ok()
+        };
+    if works(group, convert, compile) {
+        return Vec::new();
+    }
+    if group.len() == 1 {
+        return group.to_vec();
+    }
+    let (a, b) = group.split_at(group.len() / 2);
+    let mut out = compile_failures(graph, a, convert, compile);
+    out.extend(compile_failures(graph, b, convert, compile));
+    out
+}
+
+/// Give values whose shape ORT did not know the shape OpenVINO inferred. Returns whether
+/// anything was learned (only static ranks are taken).
+fn learn_shapes(graph: &mut GraphSnapshot, shapes: Vec<(String, Option<Vec<Option<i64>>>)>) -> bool {
+    use crate::ort::graph::{Dim, ValueType};
+    let mut learned = false;
+    for (name, dims) in shapes {
+        let (Some(dims), Some(v)) = (dims, graph.values.get_mut(&name)) else { continue };
+        if let ValueType::Tensor { dims: known @ None, .. } = &mut v.ty {
+            *known = Some(dims.into_iter().map(|d| d.map_or(Dim::Unknown, Dim::Fixed)).collect());
+            learned = true;
+        }
+    }
+    learned
 }
 
 /// The nodes of `group` whose single-node ONNX form OpenVINO cannot convert.
@@ -186,11 +254,17 @@ fn consumers_of_unknown_inputs(graph: &GraphSnapshot, group: &[usize]) -> Vec<(u
 pub trait Converted {
     /// Some input's rank is unknown, so the conversion could not validate everything.
     fn has_dynamic_rank_input(&self) -> bool;
+    /// Output names with their inferred partial shapes (None: dynamic rank).
+    fn output_shapes(&self) -> Vec<(String, Option<Vec<Option<i64>>>)>;
 }
 
 impl Converted for crate::ov::model::Model {
     fn has_dynamic_rank_input(&self) -> bool {
         self.inputs().map_or(true, |ports| ports.iter().any(|p| p.dims.is_none()))
+    }
+
+    fn output_shapes(&self) -> Vec<(String, Option<Vec<Option<i64>>>)> {
+        self.outputs().map(|ports| ports.into_iter().map(|p| (p.name, p.dims)).collect()).unwrap_or_default()
     }
 }
 
