@@ -97,8 +97,10 @@ pub struct Prepared {
 pub struct Executable {
     pub name: String,
     target: Arc<CompileTarget>,
-    /// The source model; reshaped in place (under the lock) to specialize it.
-    model: Mutex<Model>,
+    /// The source model, kept only for dynamic models (reshaped in place, under the lock,
+    /// to specialize it). A static model is dropped once compiled: nothing needs it, and
+    /// it is read again from `onnx` if a run ever does.
+    model: Mutex<Option<Model>>,
     /// Its input ports as converted (names, partial shapes).
     source_inputs: Vec<Port>,
     /// The ONNX form it was converted from (weights by address, valid for the session):
@@ -174,7 +176,7 @@ impl Executable {
         Ok(Executable {
             name,
             target,
-            model: Mutex::new(model),
+            model: Mutex::new(dynamic.then_some(model)),
             source_inputs,
             onnx,
             inputs,
@@ -222,10 +224,14 @@ impl Executable {
             .all(|(p, s)| !s.is_empty() && p.dims.as_ref().is_some_and(|d| d.len() == s.len()));
         let context = |e: Error| e.context(format!("{}: input shapes {shapes:?}", self.name));
         if same_ranks {
-            let model = self.model.lock().unwrap_or_else(|e| e.into_inner());
+            let mut slot = self.model.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.is_none() {
+                *slot = Some(t.core.read_onnx(&self.onnx).map_err(context)?);
+            }
+            let model = slot.as_ref().expect("just filled");
             let reshape: Vec<(usize, Vec<i64>)> = shapes.iter().cloned().enumerate().collect();
             model.reshape(&reshape).map_err(context)?;
-            return Compiled::new(t.core.compile(&model, &t.device, &t.properties)?);
+            return Compiled::new(t.core.compile(model, &t.device, &t.properties)?);
         }
         let names: Vec<&str> = self.source_inputs.iter().map(|p| p.name.as_str()).collect();
         let onnx = with_input_shapes(&self.onnx, &names, shapes).map_err(context)?;
