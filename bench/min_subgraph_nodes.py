@@ -20,6 +20,7 @@ from onnx import TensorProto, helper, numpy_helper
 import ovep
 
 MS = "com.microsoft"
+SPIN = __import__("os").environ.get("OVEP_BENCH_SPIN", "1")
 
 
 def island_model(kind: str, size: int, islands: int = 8, c: int = 32, hw: int = 56) -> bytes:
@@ -77,6 +78,8 @@ def main() -> None:
             for label, value in (("ovep", "1"), ("cpu", "1000000")):
                 so = ort.SessionOptions()
                 so.log_severity_level = 3
+                if SPIN == "0":
+                    so.add_session_config_entry("session.intra_op.allow_spinning", "0")
                 so.add_provider_for_devices(devices[:1], {"min_subgraph_nodes": value})
                 sessions[label] = ort.InferenceSession(model, sess_options=so)
             times = {k: [] for k in sessions}

@@ -53,6 +53,9 @@ pub struct Options {
     pub min_subgraph_nodes: usize,
     pub max_cached_shapes: usize,
     pub openvino_library: Option<String>,
+    /// Not an ovep option: ORT's own `session.intra_op.allow_spinning` (default on). Idle
+    /// ORT threads that spin take cores from OpenVINO when a model is split between the two.
+    pub ort_threads_spin: bool,
 }
 
 /// Chosen by measurement (bench/README.md): a lone node on OpenVINO costs a call and two
@@ -70,6 +73,7 @@ impl Default for Options {
             min_subgraph_nodes: DEFAULT_MIN_SUBGRAPH_NODES,
             max_cached_shapes: DEFAULT_MAX_CACHED_SHAPES,
             openvino_library: None,
+            ort_threads_spin: true,
         }
     }
 }
@@ -79,6 +83,9 @@ impl Options {
     pub fn from_config(entries: &[(String, String)]) -> Result<Options> {
         let mut o = Options::default();
         for (full_key, value) in entries {
+            if full_key == "session.intra_op.allow_spinning" {
+                o.ort_threads_spin = value.trim() != "0";
+            }
             let Some(key) = full_key.strip_prefix(PREFIX) else {
                 continue;
             };
@@ -206,8 +213,15 @@ mod tests {
 
     #[test]
     fn other_entries_are_ignored() {
-        let entries = vec![("session.intra_op.allow_spinning".to_string(), "0".to_string())];
+        let entries = vec![("session.disable_prepacking".to_string(), "1".to_string())];
         assert_eq!(Options::from_config(&entries).unwrap(), Options::default());
+    }
+
+    #[test]
+    fn ort_spinning_setting_is_seen() {
+        assert!(Options::default().ort_threads_spin);
+        let entries = vec![("session.intra_op.allow_spinning".to_string(), "0".to_string())];
+        assert!(!Options::from_config(&entries).unwrap().ort_threads_spin);
     }
 }
 

@@ -129,6 +129,13 @@ impl Ep {
             r.too_small,
             self.options.min_subgraph_nodes
         ));
+        if claimed > 0 && claimed < snap.nodes.len() && self.options.ort_threads_spin {
+            self.logger.warn(
+                "ovep: this model is split between OpenVINO and ORT's CPU EP; measured on 2 cores, ORT's \
+                 spinning idle threads slow OpenVINO's parts up to 2x. Set the session config entry \
+                 session.intra_op.allow_spinning=0 to avoid it.",
+            );
+        }
         for (node, why) in r.unsupported.iter().take(20) {
             self.logger.verbose(&format!("ovep: left to ORT: {node}: {why}"));
         }
