@@ -42,11 +42,6 @@ pub fn core(library_option: Option<&str>) -> Result<Arc<Core>> {
     Ok(c)
 }
 
-/// The core if OpenVINO is already loaded, without trying to load it.
-pub fn loaded_core() -> Option<Arc<Core>> {
-    CORE.lock().unwrap_or_else(|e| e.into_inner()).clone()
-}
-
 /// Owned C string returned by OpenVINO, freed with `ov_free`.
 pub(crate) unsafe fn take_ov_string(p: *mut c_char) -> String {
     if p.is_null() {

@@ -38,6 +38,17 @@ pub struct ValueFacts {
 }
 
 impl ValueFacts {
+    /// A tensor of known type and static shape (tests and synthetic facts).
+    pub fn tensor(name: &str, elem_type: DataType, dims: &[i64]) -> ValueFacts {
+        ValueFacts {
+            name: name.into(),
+            elem_type: Some(elem_type),
+            rank: Some(dims.len()),
+            dims: Some(dims.iter().map(|d| Some(*d)).collect()),
+            ..Default::default()
+        }
+    }
+
     pub fn is_present(&self) -> bool {
         !self.name.is_empty()
     }

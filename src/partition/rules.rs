@@ -680,13 +680,7 @@ mod tests {
     use crate::partition::facts::ValueFacts;
 
     fn tensor(name: &str, t: DataType, dims: &[i64]) -> ValueFacts {
-        ValueFacts {
-            name: name.into(),
-            elem_type: Some(t),
-            rank: Some(dims.len()),
-            dims: Some(dims.iter().map(|d| Some(*d)).collect()),
-            ..Default::default()
-        }
+        ValueFacts::tensor(name, t, dims)
     }
 
     fn node(op: &str, since: i32, inputs: Vec<ValueFacts>, attrs: Vec<(&str, AttrValue)>) -> NodeFacts {

@@ -54,7 +54,8 @@ pub fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
     }
 }
 
-/// Block until no background work is in flight (tests, and session teardown).
+/// Block until no background work is in flight.
+#[cfg(test)]
 pub fn wait_idle(timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     let mut n = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());

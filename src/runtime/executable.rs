@@ -264,11 +264,6 @@ impl Executable {
         }
     }
 
-    /// Number of shape-specialized models held (for tests and logs).
-    pub fn specialized_count(&self) -> usize {
-        self.shapes.lock().unwrap_or_else(|e| e.into_inner()).specialized.len()
-    }
-
     /// Run once: inputs are read in place from ORT, outputs written into ORT's buffers.
     pub fn run(self: &Arc<Self>, ctx: &KernelContext) -> Result<()> {
         let mut data = Vec::with_capacity(self.inputs.len());
