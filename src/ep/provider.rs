@@ -231,6 +231,9 @@ unsafe extern "C" fn compile(
         for (i, p) in made.into_iter().enumerate() {
             *node_compute_infos.add(i) = p;
         }
+        // Groups ORT did not ask for (it may decline some) would otherwise hold compiled
+        // models until the session ends.
+        ep.converted.lock().unwrap_or_else(|e| e.into_inner()).clear();
         Ok(())
     })
 }
