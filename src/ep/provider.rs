@@ -97,6 +97,14 @@ impl Ep {
         if snap.values.values().any(|v| v.from_outer_scope) {
             return Ok(());
         }
+        // ORT 1.23 offers a graph again after inlining functions, with ovep's fused nodes of
+        // the first round in it, and then names the new fused nodes like the old ones (the
+        // session fails with "Conflicting with a registered kernel"). Newer ORT numbers them
+        // apart. On 1.23, a graph already holding ovep nodes gets no more.
+        if ort().api_version < 24 && snap.nodes.iter().any(|n| n.domain == EP_NAME) {
+            self.logger.verbose("ovep: graph already holds ovep nodes; ORT 1.23 cannot take more in it");
+            return Ok(());
+        }
         let t = &self.target;
         let plan = plan(
             &mut snap,
@@ -117,7 +125,7 @@ impl Ep {
             };
             claimed += nodes.len();
             let key = group_key(g.nodes.iter().flat_map(|&i| snap.nodes[i].outputs.iter()));
-            converted.insert(key, Prepared { model: g.model, onnx: g.exported.onnx, compiled: Some(g.compiled) });
+            converted.insert(key, Prepared { model: g.model, exported: g.exported, compiled: Some(g.compiled) });
         }
         let r = &plan.report;
         self.logger.info(&format!(
@@ -164,7 +172,7 @@ impl Ep {
                 self.logger.verbose(&format!("ovep: {fused_name}: converting again for Compile"));
                 let all: Vec<usize> = (0..snap.nodes.len()).collect();
                 let exported = export_subgraph(&snap, &all)?;
-                Prepared { model: self.target.core.read_onnx(&exported.onnx)?, onnx: exported.onnx, compiled: None }
+                Prepared { model: self.target.core.read_onnx(&exported.onnx)?, exported, compiled: None }
             }
         };
         let device = &self.target.device;

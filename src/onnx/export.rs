@@ -24,6 +24,17 @@ pub struct ExportedSubgraph {
     pub outputs: Vec<String>,
 }
 
+/// Ops that only relabel their input's data.
+fn relabels_data(n: &NodeSnapshot) -> bool {
+    let one_input = n.inputs.iter().filter(|i| !i.is_empty()).count() == 1;
+    n.domain.is_empty()
+        && match n.op_type.as_str() {
+            "Identity" | "Dropout" | "Reshape" | "Squeeze" | "Unsqueeze" | "Flatten" => true,
+            "Sum" | "Max" | "Min" | "Mean" | "Concat" => one_input,
+            _ => false,
+        }
+}
+
 /// Serialize the nodes `subset` (indices into `graph.nodes`, in topological order).
 pub fn export_subgraph(graph: &GraphSnapshot, subset: &[usize]) -> Result<ExportedSubgraph> {
     let inside: HashSet<usize> = subset.iter().copied().collect();
@@ -66,6 +77,33 @@ pub fn export_subgraph(graph: &GraphSnapshot, subset: &[usize]) -> Result<Export
     };
     let model = model_proto(graph, g);
     Ok(ExportedSubgraph { onnx: model.encode_to_vec(), inputs, outputs })
+}
+
+/// Nodes of `subset` through which a subgraph input reaches a subgraph output unchanged
+/// (Identity, Dropout, Reshape, one-input Sum...). OpenVINO's ONNX frontend gives the input
+/// the output's name and its CPU plugin lets the output share the input's memory, ignoring
+/// a buffer bound to it: such chains compute nothing, so they are left to ORT.
+pub fn passthrough_nodes(graph: &GraphSnapshot, subset: &[usize]) -> Vec<usize> {
+    let inside: HashSet<usize> = subset.iter().copied().collect();
+    let producer: std::collections::HashMap<&str, usize> =
+        subset.iter().flat_map(|&i| graph.nodes[i].outputs.iter().map(move |o| (o.as_str(), i))).collect();
+    let used_outside = graph.used_outside(&inside);
+    let mut out = Vec::new();
+    for &i in subset {
+        for o in graph.nodes[i].outputs.iter().filter(|o| used_outside.contains(o.as_str())) {
+            let (mut name, mut chain) = (o.as_str(), Vec::new());
+            while let Some(&p) = producer.get(name).filter(|&&p| relabels_data(&graph.nodes[p])) {
+                chain.push(p);
+                name = graph.nodes[p].inputs[0].as_str();
+            }
+            if !chain.is_empty() && !producer.contains_key(name) {
+                out.extend(chain);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 fn model_proto(graph: &GraphSnapshot, g: GraphProto) -> ModelProto {

@@ -1,12 +1,12 @@
 //! Compiled models (`ov_compiled_model_t`) and their infer requests.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::ptr;
 
 use openvino_sys as ov;
 
 use super::error::check;
-use super::model::{read_port, Port};
+use super::model::{named_port, Port};
 use super::tensor::Tensor;
 use crate::error::{Error, Result};
 
@@ -25,31 +25,18 @@ impl CompiledModel {
         CompiledModel { ptr }
     }
 
-    pub fn inputs(&self) -> Result<Vec<Port>> {
-        let mut n = 0;
-        check(unsafe { ov::ov_compiled_model_inputs_size(self.ptr, &mut n) }, "counting inputs")?;
-        (0..n).map(|i| self.port(i, true)).collect()
-    }
-
-    pub fn outputs(&self) -> Result<Vec<Port>> {
-        let mut n = 0;
-        check(unsafe { ov::ov_compiled_model_outputs_size(self.ptr, &mut n) }, "counting outputs")?;
-        (0..n).map(|i| self.port(i, false)).collect()
-    }
-
-    fn port(&self, i: usize, input: bool) -> Result<Port> {
+    /// The input port holding tensor `name`, if any.
+    pub fn input_named(&self, name: &CStr) -> Option<Port> {
         let mut port = ptr::null_mut();
-        let status = unsafe {
-            if input {
-                ov::ov_compiled_model_input_by_index(self.ptr, i, &mut port)
-            } else {
-                ov::ov_compiled_model_output_by_index(self.ptr, i, &mut port)
-            }
-        };
-        check(status, "reading a compiled model port")?;
-        let info = read_port(port);
-        unsafe { ov::ov_output_const_port_free(port) };
-        info
+        let status = unsafe { ov::ov_compiled_model_input_by_name(self.ptr, name.as_ptr(), &mut port) };
+        named_port(status, port)
+    }
+
+    /// The output port holding tensor `name`, if any.
+    pub fn output_named(&self, name: &CStr) -> Option<Port> {
+        let mut port = ptr::null_mut();
+        let status = unsafe { ov::ov_compiled_model_output_by_name(self.ptr, name.as_ptr(), &mut port) };
+        named_port(status, port)
     }
 
     pub fn create_infer_request(&self) -> Result<InferRequest> {
@@ -81,17 +68,17 @@ pub struct InferRequest {
 unsafe impl Send for InferRequest {}
 
 impl InferRequest {
-    pub fn set_input(&mut self, i: usize, t: &Tensor) -> Result<()> {
-        check(unsafe { ov::ov_infer_request_set_input_tensor_by_index(self.ptr, i, t.raw()) }, "setting an input")
+    /// Bind tensor `name` (an input or an output, by any of its names).
+    pub fn set_tensor(&mut self, name: &CStr, t: &Tensor) -> Result<()> {
+        check(unsafe { ov::ov_infer_request_set_tensor(self.ptr, name.as_ptr(), t.raw()) }, "binding a tensor")
+            .map_err(|e| e.context(name.to_string_lossy()))
     }
 
-    pub fn set_output(&mut self, i: usize, t: &Tensor) -> Result<()> {
-        check(unsafe { ov::ov_infer_request_set_output_tensor_by_index(self.ptr, i, t.raw()) }, "setting an output")
-    }
-
-    pub fn output(&self, i: usize) -> Result<Tensor> {
+    /// The tensor bound to `name` (after inference: an output's result).
+    pub fn tensor(&self, name: &CStr) -> Result<Tensor> {
         let mut t = ptr::null_mut();
-        check(unsafe { ov::ov_infer_request_get_output_tensor_by_index(self.ptr, i, &mut t) }, "reading an output")?;
+        check(unsafe { ov::ov_infer_request_get_tensor(self.ptr, name.as_ptr(), &mut t) }, "reading a tensor")
+            .map_err(|e| e.context(name.to_string_lossy()))?;
         Ok(unsafe { Tensor::from_raw(t) })
     }
 

@@ -11,6 +11,11 @@ pub fn check(status: ov_status_e, what: &str) -> Result<()> {
     if status == ov_status_e::OK {
         return Ok(());
     }
+    // OpenVINO sets its last-error message only for exceptions it caught; a rejected
+    // argument (INVALID_C_PARAM) leaves the message of some earlier failure in place.
+    if status == ov_status_e::INVALID_C_PARAM {
+        return Err(Error::ep_fail(format!("OpenVINO: {what} failed ({status:?})")));
+    }
     // SAFETY: OpenVINO keeps a thread-local message for the last failed call.
     let detail = unsafe {
         let p = ov_get_last_err_msg();

@@ -48,6 +48,23 @@ impl Model {
         (0..n).map(|i| self.port(i, false)).collect()
     }
 
+    /// The input port holding tensor `name` (any of its names), if the model has one.
+    /// OpenVINO drops inputs nothing reads, and a pass-through gives one tensor two names.
+    pub fn input_named(&self, name: &str) -> Option<Port> {
+        let name = std::ffi::CString::new(name).ok()?;
+        let mut port = ptr::null_mut();
+        let status = unsafe { ov::ov_model_const_input_by_name(self.ptr, name.as_ptr(), &mut port) };
+        named_port(status, port)
+    }
+
+    /// The output port holding tensor `name`, if the model has one.
+    pub fn output_named(&self, name: &str) -> Option<Port> {
+        let name = std::ffi::CString::new(name).ok()?;
+        let mut port = ptr::null_mut();
+        let status = unsafe { ov::ov_model_const_output_by_name(self.ptr, name.as_ptr(), &mut port) };
+        named_port(status, port)
+    }
+
     pub fn is_dynamic(&self) -> bool {
         unsafe { ov::ov_model_is_dynamic(self.ptr) }
     }
@@ -105,6 +122,16 @@ impl Drop for Model {
     fn drop(&mut self) {
         unsafe { ov::ov_model_free(self.ptr) }
     }
+}
+
+/// The port a by-name lookup returned (freed here), or None when there is none.
+pub(crate) fn named_port(status: ov::ov_status_e, port: *mut ov::ov_output_const_port_t) -> Option<Port> {
+    if status != ov::ov_status_e::OK || port.is_null() {
+        return None;
+    }
+    let info = read_port(port).ok();
+    unsafe { ov::ov_output_const_port_free(port) };
+    info
 }
 
 /// Name, element type and partial shape of a const port (model or compiled model).

@@ -29,7 +29,14 @@ impl Tensor {
             check(ov::ov_shape_create(dims.len() as i64, dims.as_ptr(), &mut shape), "making a tensor shape")?;
         }
         let mut t = ptr::null_mut();
-        let status = ov::ov_tensor_create_from_host_ptr(element, shape, data.cast(), &mut t);
+        // An empty tensor has no buffer (ORT passes NULL) and OpenVINO refuses a NULL host
+        // pointer: give it an owned empty tensor instead; there is nothing to share.
+        let empty = dims.contains(&0);
+        let status = if empty {
+            ov::ov_tensor_create(element, shape, &mut t)
+        } else {
+            ov::ov_tensor_create_from_host_ptr(element, shape, data.cast(), &mut t)
+        };
         if !dims.is_empty() {
             ov::ov_shape_free(&mut shape);
         }
@@ -47,6 +54,13 @@ impl Tensor {
         let dims = (0..shape.rank as usize).map(|i| unsafe { *shape.dims.add(i) }).collect();
         unsafe { ov::ov_shape_free(&mut shape) };
         Ok(dims)
+    }
+
+    /// Where the tensor's data lives.
+    pub fn data_ptr(&self) -> Result<*const u8> {
+        let mut data = ptr::null_mut();
+        check(unsafe { ov::ov_tensor_data(self.ptr, &mut data) }, "reading tensor data")?;
+        Ok(data as *const u8)
     }
 
     /// The tensor's bytes.

@@ -13,8 +13,11 @@
 use super::group::group_nodes;
 use super::snapshot::GraphSnapshot;
 use super::support::check_node;
+use crate::bail;
 use crate::error::{Error, Result};
-use crate::onnx::export::{export_subgraph, ExportedSubgraph};
+use crate::onnx::export::{export_subgraph, passthrough_nodes, ExportedSubgraph};
+
+const PASSTHROUGH: &str = "passes a subgraph input straight to an output; ORT does that without a copy";
 
 /// One group OpenVINO will run, already converted and compiled.
 pub struct PlannedGroup<M, C> {
@@ -85,7 +88,10 @@ pub fn plan<M: Converted, C>(
             let blind: Vec<(usize, String)> = groups
                 .iter()
                 .filter(|g| g.len() >= min_subgraph_nodes)
-                .flat_map(|g| consumers_of_unknown_inputs(graph, g))
+                .flat_map(|g| {
+                    let relabel = passthrough_nodes(graph, g).into_iter().map(|i| (i, PASSTHROUGH.to_string()));
+                    consumers_of_unknown_inputs(graph, g).into_iter().chain(relabel)
+                })
                 .collect();
             if blind.is_empty() {
                 break groups;
@@ -103,7 +109,14 @@ pub fn plan<M: Converted, C>(
                 report.too_small += g.len();
                 continue;
             }
-            match export_subgraph(graph, &g).and_then(|e| Ok((convert(&e.onnx)?, e))) {
+            let attempt = export_subgraph(graph, &g).and_then(|e| {
+                let m = convert(&e.onnx)?;
+                if !m.binds(&e.inputs, &e.outputs) {
+                    bail!("OpenVINO's model does not expose the subgraph's inputs and outputs by their names");
+                }
+                Ok((m, e))
+            });
+            match attempt {
                 Ok((m, _)) if m.has_dynamic_rank_input() && g.iter().any(|&i| is_control_flow(graph, i)) => {
                     // A body converted against inputs of unknown rank was not really checked
                     // (the frontend defers rank-dependent validation): leave control flow to ORT.
@@ -256,6 +269,9 @@ pub trait Converted {
     fn has_dynamic_rank_input(&self) -> bool;
     /// Output names with their inferred partial shapes (None: dynamic rank).
     fn output_shapes(&self) -> Vec<(String, Option<Vec<Option<i64>>>)>;
+    /// Every model input and output is reachable by one of these names (inputs may be
+    /// missing from the model: OpenVINO drops inputs nothing reads).
+    fn binds(&self, inputs: &[String], outputs: &[String]) -> bool;
 }
 
 impl Converted for crate::ov::model::Model {
@@ -265,6 +281,12 @@ impl Converted for crate::ov::model::Model {
 
     fn output_shapes(&self) -> Vec<(String, Option<Vec<Option<i64>>>)> {
         self.outputs().map(|ports| ports.into_iter().map(|p| (p.name, p.dims)).collect()).unwrap_or_default()
+    }
+
+    fn binds(&self, inputs: &[String], outputs: &[String]) -> bool {
+        let (Ok(ins), Ok(outs)) = (self.inputs(), self.outputs()) else { return false };
+        let found = inputs.iter().filter(|n| self.input_named(n).is_some()).count();
+        found == ins.len() && outs.len() == outputs.len() && outputs.iter().all(|n| self.output_named(n).is_some())
     }
 }
 

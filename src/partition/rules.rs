@@ -246,7 +246,8 @@ pub static RULES: &[OpRule] = &[
     opc("LpPool", 2, 22, FLOAT, lp_pool_floor),
     opc("RoiAlign", 10, 22, FLOAT, roi_align_avg),
     op("MaxRoiPool", 1, 22, FLOAT),
-    op("NonMaxSuppression", 10, 11, FLOAT),
+    // NonMaxSuppression is left out: a box whose IoU equals the threshold exactly is kept by
+    // ONNX and suppressed by OpenVINO (onnx node test iou_threshold_boundary).
     opc("GridSample", 16, 22, FLOAT, grid_sample_4d),
     opc("Upsample", 7, 9, ANY, upsample_mode),
     opc("Resize", 10, 19, ANY, resize_supported),
@@ -278,7 +279,8 @@ pub static RULES: &[OpRule] = &[
     op("QLinearMatMul", 10, 21, QUANT8),
     op("MatMulInteger", 10, 10, QUANT8),
     op("ConvInteger", 10, 10, QUANT8),
-    op("DynamicQuantizeLinear", 11, 11, TypeSet::of(&[D::Float])),
+    // DynamicQuantizeLinear is left out: OpenVINO rounds halfway values away from zero where
+    // ONNX rounds to even (off by one on x/scale = 25.5 in the onnx node tests).
     // ---- Control flow (bodies are converted by OpenVINO before the node is claimed) ---------
     op("If", 1, 25, BOOL),
     op("Loop", 11, 25, ANY),

@@ -7,10 +7,12 @@
 //! kept in a bounded LRU (`max_cached_shapes`): frequent shapes run at static speed, and
 //! memory stays bounded however many shapes a user sends.
 
+use std::ffi::CString;
 use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::onnx::dtype::DataType;
+use crate::onnx::export::ExportedSubgraph;
 use crate::ort::kernel::KernelContext;
 use crate::ov::compiled::{CompiledModel, InferRequest};
 use crate::ov::core::Core;
@@ -21,11 +23,17 @@ use crate::ov::tensor::Tensor;
 use super::background;
 use super::shape_cache::ShapeLru;
 
-/// Where an OpenVINO port's data lives in the fused node's kernel context.
+/// One subgraph input or output: its ONNX name (OpenVINO tensors are bound by name, which
+/// survives OpenVINO dropping unused inputs and merging pass-through names) and where its
+/// data lives in the fused node's kernel context.
 #[derive(Clone, Debug)]
 struct Binding {
+    name: CString,
     kernel_index: usize,
     elem: DataType,
+    /// An output that is one of the inputs passed through (Identity, Dropout, one-input
+    /// Sum...): OpenVINO aliases it to the input, so it is copied out, never bound.
+    alias_of_input: bool,
 }
 
 /// A compiled model with its request pool and (when static) output shapes.
@@ -40,13 +48,15 @@ struct Compiled {
 }
 
 impl Compiled {
-    fn new(model: CompiledModel) -> Result<Compiled> {
-        let output_dims = model
-            .outputs()?
-            .into_iter()
-            .map(|p| p.dims.and_then(|d| d.into_iter().collect::<Option<Vec<i64>>>()))
+    fn new(model: CompiledModel, inputs: &[Binding], outputs: &[Binding]) -> Result<Compiled> {
+        let output_dims = outputs
+            .iter()
+            .map(|b| {
+                let port = model.output_named(&b.name).filter(|_| !b.alias_of_input)?;
+                port.dims.and_then(|d| d.into_iter().collect::<Option<Vec<i64>>>())
+            })
             .collect();
-        let input_dims = model.inputs()?.into_iter().map(|p| p.dims).collect();
+        let input_dims = inputs.iter().map(|b| model.input_named(&b.name).and_then(|p| p.dims)).collect();
         Ok(Compiled { model, requests: Mutex::new(Vec::new()), output_dims, input_dims })
     }
 
@@ -90,7 +100,9 @@ pub struct CompileTarget {
 /// it came from, and (when GetCapability already compiled it) its compiled form.
 pub struct Prepared {
     pub model: Model,
-    pub onnx: Vec<u8>,
+    /// The ONNX form and its graph input/output names, in declaration order (OpenVINO's
+    /// ports follow that order; their own names can differ, e.g. a pass-through's output).
+    pub exported: ExportedSubgraph,
     pub compiled: Option<CompiledModel>,
 }
 
@@ -101,8 +113,9 @@ pub struct Executable {
     /// to specialize it). A static model is dropped once compiled: nothing needs it, and
     /// it is read again from `onnx` if a run ever does.
     model: Mutex<Option<Model>>,
-    /// Its input ports as converted (names, partial shapes).
+    /// Its input ports as converted (partial shapes), and the ONNX names of those inputs.
     source_inputs: Vec<Port>,
+    input_names: Vec<String>,
     /// The ONNX form it was converted from (weights by address, valid for the session):
     /// converted again with exact input shapes when reshaping cannot express them.
     onnx: Vec<u8>,
@@ -140,28 +153,49 @@ impl Executable {
         kernel_inputs: &[String],
         kernel_outputs: &[String],
     ) -> Result<Executable> {
-        let bind = |ports: &[Port], names: &[String], what: &str| -> Result<Vec<Binding>> {
-            ports
+        let Prepared { model, exported, compiled } = prepared;
+        let kernel_index = |kernel: &[String], d: &str, what: &str| {
+            kernel
                 .iter()
-                .map(|p| {
-                    let kernel_index = names.iter().position(|n| *n == p.name).ok_or_else(|| {
-                        Error::ep_fail(format!("{name}: OpenVINO {what} '{}' is not a fused-node {what}", p.name))
-                    })?;
-                    let elem = element::from_ov(p.element).ok_or_else(|| {
-                        Error::ep_fail(format!("{name}: {what} '{}' has an element type ovep cannot pass", p.name))
-                    })?;
-                    Ok(Binding { kernel_index, elem })
-                })
-                .collect()
+                .position(|n| n == d)
+                .ok_or_else(|| Error::ep_fail(format!("{name}: subgraph {what} '{d}' is not a fused-node {what}")))
         };
-        let Prepared { model, onnx, compiled } = prepared;
-        let source_inputs = model.inputs()?;
-        let inputs = bind(&source_inputs, kernel_inputs, "input")?;
-        let outputs = bind(&model.outputs()?, kernel_outputs, "output")?;
+        let element = |p: &Port, d: &str| {
+            element::from_ov(p.element)
+                .ok_or_else(|| Error::ep_fail(format!("{name}: '{d}' has an element type ovep cannot pass")))
+        };
+        let c_name = |d: &str| CString::new(d).map_err(|_| Error::ep_fail(format!("{name}: tensor name with NUL")));
+        let mut inputs = Vec::new();
+        let mut source_inputs = Vec::new();
+        for d in &exported.inputs {
+            // An input OpenVINO dropped (nothing reads it) needs no binding.
+            let Some(port) = model.input_named(d) else { continue };
+            let elem = element(&port, d)?;
+            inputs.push(Binding {
+                name: c_name(d)?,
+                kernel_index: kernel_index(kernel_inputs, d, "input")?,
+                elem,
+                alias_of_input: false,
+            });
+            source_inputs.push(port);
+        }
+        let mut outputs = Vec::new();
+        for d in &exported.outputs {
+            let port =
+                model.output_named(d).ok_or_else(|| Error::ep_fail(format!("{name}: OpenVINO has no output '{d}'")))?;
+            outputs.push(Binding {
+                name: c_name(d)?,
+                kernel_index: kernel_index(kernel_outputs, d, "output")?,
+                elem: element(&port, d)?,
+                alias_of_input: model.input_named(d).is_some(),
+            });
+        }
+        let input_names: Vec<String> = inputs.iter().map(|b| b.name.to_string_lossy().into_owned()).collect();
+        let onnx = exported.onnx;
         let dynamic = model.is_dynamic();
         let compile = || match compiled {
-            Some(c) => Compiled::new(c),
-            None => Compiled::new(target.core.compile(&model, &target.device, &target.properties)?),
+            Some(c) => Compiled::new(c, &inputs, &outputs),
+            None => Compiled::new(target.core.compile(&model, &target.device, &target.properties)?, &inputs, &outputs),
         };
         let generic = match compile() {
             Ok(c) => Some(Arc::new(c)),
@@ -178,6 +212,7 @@ impl Executable {
             target,
             model: Mutex::new(dynamic.then_some(model)),
             source_inputs,
+            input_names,
             onnx,
             inputs,
             outputs,
@@ -231,15 +266,15 @@ impl Executable {
             let model = slot.as_ref().expect("just filled");
             let reshape: Vec<(usize, Vec<i64>)> = shapes.iter().cloned().enumerate().collect();
             model.reshape(&reshape).map_err(context)?;
-            return Compiled::new(t.core.compile(model, &t.device, &t.properties)?);
+            return Compiled::new(t.core.compile(model, &t.device, &t.properties)?, &self.inputs, &self.outputs);
         }
-        let names: Vec<&str> = self.source_inputs.iter().map(|p| p.name.as_str()).collect();
+        let names: Vec<&str> = self.input_names.iter().map(String::as_str).collect();
         let onnx = with_input_shapes(&self.onnx, &names, shapes).map_err(context)?;
         if let Some(dir) = std::env::var_os("OVEP_DUMP_DIR") {
             let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{}.onnx", self.name)), &onnx);
         }
         let model = t.core.read_onnx(&onnx).map_err(context)?;
-        Compiled::new(t.core.compile(&model, &t.device, &t.properties).map_err(context)?)
+        Compiled::new(t.core.compile(&model, &t.device, &t.properties).map_err(context)?, &self.inputs, &self.outputs)
     }
 
     /// Without a generic model: the specialized model for `shapes`, compiled now if new.
@@ -306,30 +341,36 @@ impl Executable {
             let ov_type = element::to_ov(b.elem).expect("bound types map to OpenVINO");
             // SAFETY: ORT's input buffer outlives this Compute call; OpenVINO only reads it.
             let tensor = unsafe { Tensor::borrow_host(ov_type, &t.dims, t.data as *mut u8)? };
-            request.set_input(i, &tensor).map_err(|e| {
-                e.context(format!("input {i} of shape {:?} (compiled for {:?})", t.dims, compiled.input_dims[i]))
+            request.set_tensor(&b.name, &tensor).map_err(|e| {
+                e.context(format!("input of shape {:?} (compiled for {:?})", t.dims, compiled.input_dims[i]))
             })?;
             held.push(tensor);
         }
-        let mut direct = vec![false; self.outputs.len()];
+        // Outputs of known shape are bound to ORT's buffers; `direct[j]` is the buffer.
+        let mut direct: Vec<Option<*mut u8>> = vec![None; self.outputs.len()];
         for (j, b) in self.outputs.iter().enumerate() {
             if let Some(dims) = &compiled.output_dims[j] {
                 let (ptr, _) = ctx.output(b.kernel_index, dims)?;
                 let ov_type = element::to_ov(b.elem).expect("bound types map to OpenVINO");
                 // SAFETY: ORT allocated this output buffer with exactly these dims for this call.
                 let tensor = unsafe { Tensor::borrow_host(ov_type, dims, ptr)? };
-                request.set_output(j, &tensor)?;
+                request.set_tensor(&b.name, &tensor)?;
                 held.push(tensor);
-                direct[j] = true;
+                direct[j] = Some(ptr);
             }
         }
         request.infer()?;
         for (j, b) in self.outputs.iter().enumerate() {
-            if direct[j] {
-                continue;
+            let t = request.tensor(&b.name)?;
+            // OpenVINO may answer with another tensor than the one bound (an output that is
+            // an input passed through): then its data is copied like an unbound output's.
+            if let Some(ptr) = direct[j] {
+                if t.data_ptr()? == ptr as *const u8 || compiled.output_dims[j].as_ref().is_some_and(|d| d.contains(&0))
+                {
+                    continue;
+                }
             }
-            // Shape known only after inference: copy out once.
-            let t = request.output(j)?;
+            // Shape known only after inference, or another buffer: copy out once.
             let dims = t.dims()?;
             let src = t.bytes()?;
             let (dst, bytes) = ctx.output(b.kernel_index, &dims)?;
