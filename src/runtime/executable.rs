@@ -365,7 +365,7 @@ impl Executable {
             // OpenVINO may answer with another tensor than the one bound (an output that is
             // an input passed through): then its data is copied like an unbound output's.
             if let Some(ptr) = direct[j] {
-                if t.data_ptr()? == ptr as *const u8 || compiled.output_dims[j].as_ref().is_some_and(|d| d.contains(&0))
+                if std::ptr::eq(t.data_ptr()?, ptr) || compiled.output_dims[j].as_ref().is_some_and(|d| d.contains(&0))
                 {
                     continue;
                 }
