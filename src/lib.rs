@@ -3,11 +3,12 @@
 //! ONNX Runtime loads `libovep.so` with `RegisterExecutionProviderLibrary` and calls the two
 //! functions below; everything else is reached through the function tables they hand over.
 //!
-//! Layout: `ffi` (the panic/error boundary), `ort` (ORT ABI and safe views), `ep` (the
+//! Layout: `ffi` (the panic/error boundary), `cache` (content-addressed blob store), `ort` (ORT ABI and safe views), `ep` (the
 //! objects ORT calls), `partition` (which nodes OpenVINO takes), `onnx` (subgraph
 //! serialization), `ov` (OpenVINO loading and handles), `runtime` (running compiled
 //! subgraphs).
 
+pub mod cache;
 pub mod ep;
 pub mod error;
 pub mod ffi;
