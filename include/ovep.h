@@ -48,8 +48,13 @@ extern "C" {
 /* Path to libopenvino_c.so (or its directory) when OpenVINO is not found automatically. */
 #define OVEP_OPTION_OPENVINO_LIBRARY "openvino_library"
 
+/* Compiled-model cache directory; "" turns the cache off. Default: $OVEP_CACHE_DIR, else
+ * $XDG_CACHE_HOME/ovep, else ~/.cache/ovep. */
+#define OVEP_OPTION_CACHE_DIR "cache_dir"
+
 /* Environment variables ovep reads. */
 #define OVEP_ENV_OPENVINO_LIBRARY "OVEP_OPENVINO_LIBRARY" /* same as the openvino_library option */
+#define OVEP_ENV_CACHE_DIR "OVEP_CACHE_DIR"               /* same as the cache_dir option */
 
 /* Opaque ONNX Runtime types (declared fully in onnxruntime_c_api.h). */
 struct OrtApiBase;

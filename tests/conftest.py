@@ -18,6 +18,11 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 
+# The compiled-model cache is on by default; tests that are not about it run without it so
+# each session is built the same way (and the suite leaves nothing in ~/.cache). Child
+# processes inherit this; tests/test_cache.py turns the cache on explicitly.
+os.environ["OVEP_CACHE_DIR"] = ""
+
 try:
     import ovep  # noqa: F401 - installed package, or PYTHONPATH=python
 except ImportError:  # fall back to the source tree; the library then comes from OVEP_LIBRARY_PATH

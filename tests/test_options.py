@@ -11,7 +11,7 @@ from sessions import assert_ovep_ran, cpu_session, make_session, providers_used
 pytestmark = pytest.mark.usefixtures("ovep_devices")
 
 VALID_KEYS = ["device_type", "precision", "performance_hint", "num_threads", "min_subgraph_nodes",
-              "max_cached_shapes", "openvino_library"]
+              "max_cached_shapes", "openvino_library", "cache_dir"]
 
 
 def _mlp_feeds(seed):

@@ -188,7 +188,9 @@ impl Factory {
                 ));
             }
         }
-        Ok(Ep::new(options, device, core, Logger::new(logger)))
+        let logger = Logger::new(logger);
+        let cache = super::blob_cache::BlobCache::open(options.cache_dir.as_deref(), logger);
+        Ok(Ep::new(options, device, core, cache, logger))
     }
 }
 

@@ -18,6 +18,10 @@ pub const KEYS: &[(&str, &str)] = &[
     ("min_subgraph_nodes", "smallest group of nodes worth handing to OpenVINO (default 2; 1 offers single nodes)"),
     ("max_cached_shapes", "compiled shape-specialized models kept per subgraph for dynamic inputs (default 8)"),
     ("openvino_library", "path to libopenvino_c.so (or its directory) when it is not found automatically"),
+    (
+        "cache_dir",
+        "compiled-model cache directory; \"\" turns the cache off (default OVEP_CACHE_DIR, else ~/.cache/ovep)",
+    ),
 ];
 
 /// Precision hint given to OpenVINO.
@@ -53,6 +57,8 @@ pub struct Options {
     pub min_subgraph_nodes: usize,
     pub max_cached_shapes: usize,
     pub openvino_library: Option<String>,
+    /// None: not given (the environment decides); Some("") turns the cache off.
+    pub cache_dir: Option<String>,
     /// Not an ovep option: ORT's own `session.intra_op.allow_spinning` (default on). Idle
     /// ORT threads that spin take cores from OpenVINO when a model is split between the two.
     pub ort_threads_spin: bool,
@@ -73,6 +79,7 @@ impl Default for Options {
             min_subgraph_nodes: DEFAULT_MIN_SUBGRAPH_NODES,
             max_cached_shapes: DEFAULT_MAX_CACHED_SHAPES,
             openvino_library: None,
+            cache_dir: None,
             ort_threads_spin: true,
         }
     }
@@ -126,6 +133,7 @@ impl Options {
                     v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| bad_value(key, value, "an integer >= 1"))?;
             }
             "openvino_library" => self.openvino_library = (!v.is_empty()).then(|| v.to_string()),
+            "cache_dir" => self.cache_dir = Some(v.to_string()),
             _ => {
                 let valid: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
                 return Err(Error::invalid_argument(format!(

@@ -5,9 +5,11 @@ use std::collections::HashMap;
 use std::ffi::{c_char, CString};
 use std::sync::{Arc, Mutex};
 
+use super::blob_cache::{BlobCache, CachedPartition};
 use super::compute::ComputeInfo;
 use super::factory::EP_NAME;
 use super::options::{Options, Precision};
+use crate::cache::Key;
 use crate::error::Result;
 use crate::ffi;
 use crate::onnx::export::export_subgraph;
@@ -31,10 +33,29 @@ pub struct Ep {
     logger: Logger,
     /// Groups converted and compiled in GetCapability, by group key, waiting for Compile.
     converted: Mutex<HashMap<String, Prepared>>,
+    /// The compiled-model cache, when on.
+    cache: Option<Arc<BlobCache>>,
+    /// What GetCapability found in, or owes to, the cache.
+    pending: Mutex<Pending>,
+}
+
+/// Cache state between GetCapability and Compile.
+#[derive(Default)]
+struct Pending {
+    /// Key of the graph GetCapability saw (None: not cached).
+    graph: Option<Key>,
+    /// Warm path: group key -> key of its compiled blob.
+    warm: HashMap<String, Key>,
 }
 
 impl Ep {
-    pub fn new(options: Options, device: String, core: Arc<Core>, logger: Logger) -> Box<Ep> {
+    pub fn new(
+        options: Options,
+        device: String,
+        core: Arc<Core>,
+        cache: Option<Arc<BlobCache>>,
+        logger: Logger,
+    ) -> Box<Ep> {
         logger.info(&format!(
             "ovep: session on OpenVINO {} device {device} (precision {:?}, {})",
             core.version, options.precision, options.performance_hint
@@ -65,6 +86,8 @@ impl Ep {
             options,
             logger,
             converted: Mutex::new(HashMap::new()),
+            cache,
+            pending: Mutex::new(Pending::default()),
         })
     }
 
@@ -105,6 +128,17 @@ impl Ep {
             self.logger.verbose("ovep: graph already holds ovep nodes; ORT 1.23 cannot take more in it");
             return Ok(());
         }
+        let graph_key =
+            self.cache.as_ref().and_then(|c| c.graph_key(&snap, &self.target, self.options.min_subgraph_nodes));
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Pending { graph: graph_key, warm: HashMap::new() };
+        if let (Some(cache), Some(key)) = (&self.cache, &graph_key) {
+            if let Some(partition) = cache.partition(key) {
+                if self.claim_cached(&snap, support, key, &partition)? {
+                    return Ok(());
+                }
+                self.logger.info("ovep: the cached partition does not fit this graph; planning it again");
+            }
+        }
         let t = &self.target;
         let plan = plan(
             &mut snap,
@@ -116,16 +150,10 @@ impl Ep {
         converted.clear();
         let mut claimed = 0;
         for g in plan.groups {
-            let nodes: Vec<*const OrtNode> = g.nodes.iter().map(|&i| snap.nodes[i].raw).collect();
-            let fusion =
-                OrtNodeFusionOptions { ort_version_supported: ort().version, drop_constant_initializers: false };
-            // SAFETY: node pointers from this call's graph; ORT copies what it keeps.
-            unsafe {
-                check((ort().ep.EpGraphSupportInfo_AddNodesToFuse)(support, nodes.as_ptr(), nodes.len(), &fusion))?
-            };
-            claimed += nodes.len();
+            self.fuse(&snap, &g.nodes, support)?;
+            claimed += g.nodes.len();
             let key = group_key(g.nodes.iter().flat_map(|&i| snap.nodes[i].outputs.iter()));
-            converted.insert(key, Prepared { model: g.model, exported: g.exported, compiled: Some(g.compiled) });
+            converted.insert(key, Prepared { model: Some(g.model), exported: g.exported, compiled: Some(g.compiled) });
         }
         let r = &plan.report;
         self.logger.info(&format!(
@@ -153,7 +181,64 @@ impl Ep {
         Ok(())
     }
 
-    fn compile_one(&self, graph: &Graph<'_>, fused: *const OrtNode) -> Result<Box<ComputeInfo>> {
+    /// Warm path: claim the groups stored with the graph's cache entry, exactly as stored.
+    /// Returns false (claiming nothing) when they do not match this graph's nodes.
+    fn claim_cached(
+        &self,
+        snap: &GraphSnapshot,
+        support: *mut OrtEpGraphSupportInfo,
+        graph_key: &Key,
+        partition: &CachedPartition,
+    ) -> Result<bool> {
+        let producer: HashMap<&str, usize> = snap
+            .nodes
+            .iter()
+            .enumerate()
+            .flat_map(|(i, n)| n.outputs.iter().filter(|o| !o.is_empty()).map(move |o| (o.as_str(), i)))
+            .collect();
+        let mut groups = Vec::new();
+        for g in &partition.groups {
+            let mut nodes: Vec<usize> = Vec::new();
+            for name in g.group.split('\u{1}') {
+                let Some(&i) = producer.get(name) else { return Ok(false) };
+                if !nodes.contains(&i) {
+                    nodes.push(i);
+                }
+            }
+            nodes.sort_unstable();
+            if group_key(nodes.iter().flat_map(|&i| snap.nodes[i].outputs.iter())) != g.group {
+                return Ok(false);
+            }
+            let Ok(blob) = Key::parse(&g.blob) else { return Ok(false) };
+            if blob != BlobCache::group_key(graph_key, &g.group) {
+                return Ok(false);
+            }
+            groups.push((nodes, g.group.clone(), blob));
+        }
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let mut claimed = 0;
+        for (nodes, group, blob) in groups {
+            self.fuse(snap, &nodes, support)?;
+            claimed += nodes.len();
+            pending.warm.insert(group, blob);
+        }
+        self.logger.info(&format!(
+            "ovep: claimed {claimed} of {} nodes in {} subgraphs, as stored in the compiled-model cache",
+            snap.nodes.len(),
+            pending.warm.len()
+        ));
+        Ok(true)
+    }
+
+    /// Tell ORT to fuse these nodes into one node for ovep.
+    fn fuse(&self, snap: &GraphSnapshot, nodes: &[usize], support: *mut OrtEpGraphSupportInfo) -> Result<()> {
+        let raw: Vec<*const OrtNode> = nodes.iter().map(|&i| snap.nodes[i].raw).collect();
+        let fusion = OrtNodeFusionOptions { ort_version_supported: ort().version, drop_constant_initializers: false };
+        // SAFETY: node pointers from this call's graph; ORT copies what it keeps.
+        unsafe { check((ort().ep.EpGraphSupportInfo_AddNodesToFuse)(support, raw.as_ptr(), raw.len(), &fusion)) }
+    }
+
+    fn compile_one(&self, graph: &Graph<'_>, fused: *const OrtNode) -> Result<Compiled> {
         // SAFETY: the fused node ORT passed to this Compile call.
         let fused = unsafe { crate::ort::graph::Node::from_raw(fused) };
         let fused_name = fused.name()?;
@@ -165,21 +250,30 @@ impl Ep {
         let snap = GraphSnapshot::take(graph)?;
         let key = group_key(snap.nodes.iter().flat_map(|n| n.outputs.iter()));
         let cached = self.converted.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
-        let prepared = match cached {
+        let blob = self.pending.lock().unwrap_or_else(|e| e.into_inner()).warm.get(&key).cloned();
+        let imported = || {
+            let compiled = self.cache.as_ref()?.compiled(blob.as_ref()?, &self.target)?;
+            // The ONNX form (weights by address: cheap) is kept for shape specializations.
+            let all: Vec<usize> = (0..snap.nodes.len()).collect();
+            let exported = export_subgraph(&snap, &all).ok()?;
+            Some(Prepared { model: None, exported, compiled: Some(compiled) })
+        };
+        let from_cache = cached.is_none() && blob.is_some();
+        let prepared = match cached.or_else(imported) {
             Some(p) => p,
             None => {
                 // ORT changed the group between GetCapability and Compile: convert again.
                 self.logger.verbose(&format!("ovep: {fused_name}: converting again for Compile"));
                 let all: Vec<usize> = (0..snap.nodes.len()).collect();
                 let exported = export_subgraph(&snap, &all)?;
-                Prepared { model: self.target.core.read_onnx(&exported.onnx)?, exported, compiled: None }
+                Prepared { model: Some(self.target.core.read_onnx(&exported.onnx)?), exported, compiled: None }
             }
         };
         let device = &self.target.device;
         let exe = Executable::new(fused_name.clone(), self.target.clone(), prepared, &kernel_inputs, &kernel_outputs)
             .map_err(|e| e.context(format!("ovep: compiling {fused_name} for {device}")))?;
         self.logger.verbose(&format!("ovep: {fused_name} ({} nodes) ready on {device}", snap.nodes.len()));
-        Ok(ComputeInfo::new(Arc::new(exe)))
+        Ok(Compiled { group: key, exe: Arc::new(exe), from_cache })
     }
 
     /// Compile for the session's device, reporting how long it took: NPU compiles take
@@ -225,9 +319,13 @@ unsafe extern "C" fn compile(
     ffi::status("Compile", || {
         let ep = Ep::get(this);
         let mut made: Vec<*mut OrtNodeComputeInfo> = Vec::with_capacity(count);
+        let mut built = Vec::with_capacity(count);
         for i in 0..count {
             match ep.compile_one(&Graph::from_raw(*graphs.add(i)), *fused_nodes.add(i)) {
-                Ok(info) => made.push(info.into_raw()),
+                Ok(c) => {
+                    made.push(ComputeInfo::new(c.exe.clone()).into_raw());
+                    built.push(c);
+                }
                 Err(e) => {
                     for p in made {
                         drop(ComputeInfo::from_raw(p));
@@ -242,6 +340,7 @@ unsafe extern "C" fn compile(
         // Groups ORT did not ask for (it may decline some) would otherwise hold compiled
         // models until the session ends.
         ep.converted.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        ep.save_to_cache(built);
         Ok(())
     })
 }
@@ -256,6 +355,29 @@ unsafe extern "C" fn release_node_compute_infos(_this: *mut OrtEp, infos: *mut *
         }
         Ok(())
     })
+}
+
+/// One fused node made ready in Compile.
+struct Compiled {
+    group: String,
+    exe: Arc<Executable>,
+    /// Imported from the cache (nothing to write back).
+    from_cache: bool,
+}
+
+impl Ep {
+    /// Cold path: write what was compiled to the cache, off the critical path.
+    fn save_to_cache(&self, built: Vec<Compiled>) {
+        let (Some(cache), Some(graph)) =
+            (&self.cache, self.pending.lock().unwrap_or_else(|e| e.into_inner()).graph.take())
+        else {
+            return;
+        };
+        if built.is_empty() || built.iter().all(|c| c.from_cache) {
+            return;
+        }
+        cache.save(graph, built.into_iter().map(|c| (c.group, c.exe)).collect());
+    }
 }
 
 /// Compile properties for a device: precision and threads apply to the plain devices

@@ -106,6 +106,28 @@ pub fn passthrough_nodes(graph: &GraphSnapshot, subset: &[usize]) -> Vec<usize> 
     out
 }
 
+/// `onnx` with every in-memory weight address replaced by 0: the subgraph's structure,
+/// the same in every process (cache keys hash this plus the weights' contents).
+pub fn without_addresses(onnx: &[u8]) -> Result<Vec<u8>> {
+    fn strip(g: &mut GraphProto) {
+        for t in &mut g.initializer {
+            for e in t.external_data.iter_mut().filter(|e| e.key == "offset") {
+                e.value = "0".into();
+            }
+        }
+        for n in &mut g.node {
+            for a in &mut n.attribute {
+                a.g.iter_mut().chain(a.graphs.iter_mut()).for_each(strip);
+            }
+        }
+    }
+    let mut model = ModelProto::decode(onnx).map_err(|e| Error::ep_fail(format!("re-reading a subgraph: {e}")))?;
+    if let Some(g) = model.graph.as_mut() {
+        strip(g);
+    }
+    Ok(model.encode_to_vec())
+}
+
 fn model_proto(graph: &GraphSnapshot, g: GraphProto) -> ModelProto {
     let mut opsets: Vec<OperatorSetIdProto> =
         graph.opsets.iter().map(|(d, v)| OperatorSetIdProto::new(d.clone(), *v)).collect();

@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 
 pub struct CompiledModel {
     ptr: *mut ov::ov_compiled_model_t,
+    /// The buffer an imported model was read from: OpenVINO keeps reading weights from it.
+    /// Declared after `ptr` so it is dropped after the model is freed.
+    backing: Option<Vec<u8>>,
 }
 
 // SAFETY: ov::CompiledModel is thread-safe; infer requests are created per caller.
@@ -22,7 +25,13 @@ impl CompiledModel {
     /// # Safety
     /// `ptr` must be a compiled model we own.
     pub unsafe fn from_raw(ptr: *mut ov::ov_compiled_model_t) -> CompiledModel {
-        CompiledModel { ptr }
+        CompiledModel { ptr, backing: None }
+    }
+
+    /// Keep `buffer` alive as long as this model (see `Core::import`).
+    pub fn backed_by(mut self, buffer: Vec<u8>) -> CompiledModel {
+        self.backing = Some(buffer);
+        self
     }
 
     /// The input port holding tensor `name`, if any.

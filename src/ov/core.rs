@@ -104,6 +104,36 @@ impl Core {
         Ok(unsafe { Model::from_raw(model) })
     }
 
+    /// Import a compiled model exported by `CompiledModel::export` for the same device,
+    /// with the properties it was compiled with. The caller verifies the blob's checksum
+    /// first: OpenVINO's importer does not.
+    ///
+    /// Two traps, both measured: the C API's import takes no properties, so the device's
+    /// defaults apply (bf16 on CPUs that have it, whatever the blob was compiled for) unless
+    /// they are set on the core first; and the imported model keeps reading its weights
+    /// from the buffer, so the buffer lives as long as the compiled model.
+    pub fn import(&self, blob: Vec<u8>, device: &str, props: &[(String, String)]) -> Result<CompiledModel> {
+        static IMPORT: Mutex<()> = Mutex::new(());
+        let _one_at_a_time = IMPORT.lock().unwrap_or_else(|e| e.into_inner());
+        let d = cstring(device)?;
+        let owned: Vec<(CString, CString)> =
+            props.iter().map(|(k, v)| Ok((cstring(k)?, cstring(v)?))).collect::<Result<_>>()?;
+        let raw: Vec<ov::ov_property_t> =
+            owned.iter().map(|(k, v)| ov::ov_property_t { key: k.as_ptr(), value: v.as_ptr().cast() }).collect();
+        if !raw.is_empty() {
+            check(
+                unsafe { ov::ov_core_set_properties(self.ptr, d.as_ptr(), raw.len(), raw.as_ptr()) },
+                &format!("setting {device} properties for an import"),
+            )?;
+        }
+        let mut compiled = ptr::null_mut();
+        check(
+            unsafe { ov::ov_core_import_model(self.ptr, blob.as_ptr().cast(), blob.len(), d.as_ptr(), &mut compiled) },
+            &format!("importing a compiled model for {device}"),
+        )?;
+        Ok(unsafe { CompiledModel::from_raw(compiled) }.backed_by(blob))
+    }
+
     /// Compile `model` for `device` with string properties.
     pub fn compile(&self, model: &Model, device: &str, props: &[(String, String)]) -> Result<CompiledModel> {
         let d = cstring(device)?;

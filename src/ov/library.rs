@@ -25,6 +25,8 @@ pub const REQUIRED_SYMBOLS: &[&str] = &[
     "ov_core_get_property",
     "ov_core_read_model_from_memory_buffer",
     "ov_core_compile_model_props",
+    "ov_core_import_model",
+    "ov_core_set_properties",
     "ov_model_free",
     "ov_model_inputs_size",
     "ov_model_outputs_size",

@@ -10,6 +10,7 @@
 use std::ffi::CString;
 use std::sync::{Arc, Mutex};
 
+use crate::bail;
 use crate::error::{Error, Result};
 use crate::onnx::dtype::DataType;
 use crate::onnx::export::ExportedSubgraph;
@@ -99,7 +100,9 @@ pub struct CompileTarget {
 /// A converted subgraph ready to become an executable: the OpenVINO model, the ONNX form
 /// it came from, and (when GetCapability already compiled it) its compiled form.
 pub struct Prepared {
-    pub model: Model,
+    /// The converted model; None when the compiled model was imported from the cache
+    /// (then it is converted from `exported` only if a run ever needs a specialization).
+    pub model: Option<Model>,
     /// The ONNX form and its graph input/output names, in declaration order (OpenVINO's
     /// ports follow that order; their own names can differ, e.g. a pass-through's output).
     pub exported: ExportedSubgraph,
@@ -154,6 +157,20 @@ impl Executable {
         kernel_outputs: &[String],
     ) -> Result<Executable> {
         let Prepared { model, exported, compiled } = prepared;
+        if model.is_none() && compiled.is_none() {
+            bail!("{name}: neither a model nor a compiled model");
+        }
+        // Ports by name, from the model when there is one, else from the compiled model.
+        let input_port = |d: &str| match (&model, &compiled) {
+            (Some(m), _) => m.input_named(d),
+            (None, Some(c)) => CString::new(d).ok().and_then(|n| c.input_named(&n)),
+            (None, None) => None,
+        };
+        let output_port = |d: &str| match (&model, &compiled) {
+            (Some(m), _) => m.output_named(d),
+            (None, Some(c)) => CString::new(d).ok().and_then(|n| c.output_named(&n)),
+            (None, None) => None,
+        };
         let kernel_index = |kernel: &[String], d: &str, what: &str| {
             kernel
                 .iter()
@@ -169,7 +186,7 @@ impl Executable {
         let mut source_inputs = Vec::new();
         for d in &exported.inputs {
             // An input OpenVINO dropped (nothing reads it) needs no binding.
-            let Some(port) = model.input_named(d) else { continue };
+            let Some(port) = input_port(d) else { continue };
             let elem = element(&port, d)?;
             inputs.push(Binding {
                 name: c_name(d)?,
@@ -181,21 +198,27 @@ impl Executable {
         }
         let mut outputs = Vec::new();
         for d in &exported.outputs {
-            let port =
-                model.output_named(d).ok_or_else(|| Error::ep_fail(format!("{name}: OpenVINO has no output '{d}'")))?;
+            let port = output_port(d).ok_or_else(|| Error::ep_fail(format!("{name}: OpenVINO has no output '{d}'")))?;
             outputs.push(Binding {
                 name: c_name(d)?,
                 kernel_index: kernel_index(kernel_outputs, d, "output")?,
                 elem: element(&port, d)?,
-                alias_of_input: model.input_named(d).is_some(),
+                alias_of_input: input_port(d).is_some(),
             });
         }
         let input_names: Vec<String> = inputs.iter().map(|b| b.name.to_string_lossy().into_owned()).collect();
         let onnx = exported.onnx;
-        let dynamic = model.is_dynamic();
-        let compile = || match compiled {
-            Some(c) => Compiled::new(c, &inputs, &outputs),
-            None => Compiled::new(target.core.compile(&model, &target.device, &target.properties)?, &inputs, &outputs),
+        let has_dynamic_dim = |p: &Port| p.dims.as_ref().is_none_or(|d| d.iter().any(Option::is_none));
+        let dynamic = match &model {
+            Some(m) => m.is_dynamic(),
+            None => source_inputs.iter().any(has_dynamic_dim),
+        };
+        let compile = || match (compiled, &model) {
+            (Some(c), _) => Compiled::new(c, &inputs, &outputs),
+            (None, Some(m)) => {
+                Compiled::new(target.core.compile(m, &target.device, &target.properties)?, &inputs, &outputs)
+            }
+            (None, None) => unreachable!("checked above"),
         };
         let generic = match compile() {
             Ok(c) => Some(Arc::new(c)),
@@ -210,7 +233,7 @@ impl Executable {
         Ok(Executable {
             name,
             target,
-            model: Mutex::new(dynamic.then_some(model)),
+            model: Mutex::new(model.filter(|_| dynamic)),
             source_inputs,
             input_names,
             onnx,
@@ -297,6 +320,20 @@ impl Executable {
             // The generic model keeps serving this shape; never try it again.
             Err(_) => st.seen.insert(shapes, u32::MAX),
         }
+    }
+
+    /// The generic compiled model in OpenVINO's export format (None when there is no
+    /// generic model: every shape is specialized).
+    pub fn export_generic(&self) -> Result<Option<Vec<u8>>> {
+        let Some(generic) = &self.generic else { return Ok(None) };
+        static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!(".ovep-export-{}-{n}", std::process::id()));
+        let result = generic.model.export(&path).and_then(|()| {
+            std::fs::read(&path).map_err(|e| Error::ep_fail(format!("reading {}: {e}", path.display())))
+        });
+        let _ = std::fs::remove_file(&path);
+        result.map(Some)
     }
 
     /// Run once: inputs are read in place from ORT, outputs written into ORT's buffers.

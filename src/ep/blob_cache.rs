@@ -1,0 +1,183 @@
+//! ovep's use of the compiled-model cache (`crate::cache`): what is keyed, what is stored,
+//! and the warm and cold paths around GetCapability/Compile.
+//!
+//! - The *graph key* hashes the whole graph ORT hands GetCapability: its ONNX structure
+//!   (weight addresses stripped), every constant's bytes, the OpenVINO build, the device and
+//!   its full name, the compile properties, the partitioning option and ovep's version. Its
+//!   entry holds the partition ovep chose (JSON). Never a path or an mtime: other weights of
+//!   the same size are another key.
+//! - Each claimed group's compiled blob is stored under a key derived from the graph key.
+//! - Warm: the partition is claimed as stored and Compile imports the blobs: no frontend,
+//!   no compile. Cold: the usual plan; after Compile the blobs and then the partition are
+//!   written on a background thread (the partition last, so it never points at missing
+//!   blobs). Anything wrong with an entry means one warning and the cold path.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::cache::{hash_large, resolve_dir, Key, KeyBuilder, Lookup, Store, DEFAULT_MAX_BYTES};
+use crate::error::Result;
+use crate::onnx::export::{export_subgraph, without_addresses};
+use crate::ort::logger::Logger;
+use crate::ov::compiled::CompiledModel;
+use crate::partition::snapshot::GraphSnapshot;
+use crate::runtime::background;
+use crate::runtime::executable::{CompileTarget, Executable};
+
+/// Bump when what a key covers or what an entry holds changes meaning.
+const SCHEME: &str = "ovep-compiled-cache/1";
+
+/// One claimed group as stored with the partition.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CachedGroup {
+    /// `partition::plan::group_key` of the group: identifies its nodes.
+    pub group: String,
+    /// Key of the group's compiled blob.
+    pub blob: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CachedPartition {
+    pub groups: Vec<CachedGroup>,
+}
+
+pub struct BlobCache {
+    store: Store,
+    logger: Logger,
+}
+
+impl BlobCache {
+    /// The cache for a session, or None when it is off or cannot be used (one warning).
+    pub fn open(option: Option<&str>, logger: Logger) -> Option<Arc<BlobCache>> {
+        let dir: PathBuf = resolve_dir(option, |k| std::env::var_os(k))?;
+        match Store::open(&dir, DEFAULT_MAX_BYTES) {
+            Ok(store) => Some(Arc::new(BlobCache { store, logger })),
+            Err(e) => {
+                logger.warn(&format!("ovep: compiled-model cache off for this session: {e}"));
+                None
+            }
+        }
+    }
+
+    /// The graph key, or None when the graph cannot be keyed (it is then simply not cached).
+    pub fn graph_key(&self, snap: &GraphSnapshot, target: &CompileTarget, min_subgraph_nodes: usize) -> Option<Key> {
+        let all: Vec<usize> = (0..snap.nodes.len()).collect();
+        let structure = export_subgraph(snap, &all).and_then(|e| without_addresses(&e.onnx)).ok()?;
+        let mut weights = blake3::Hasher::new();
+        let mut names: Vec<&String> = snap.values.keys().collect();
+        names.sort_unstable();
+        for name in names {
+            let Some(t) = snap.values[name].constant.as_ref() else { continue };
+            let bytes = if t.bytes == 0 || t.data.is_null() {
+                &[][..]
+            } else {
+                // SAFETY: a constant initializer's bytes, owned by the session for its lifetime.
+                unsafe { std::slice::from_raw_parts(t.data, t.bytes) }
+            };
+            weights.update(&(name.len() as u64).to_le_bytes()).update(name.as_bytes());
+            weights.update(&(bytes.len() as u64).to_le_bytes()).update(hash_large(bytes).as_bytes());
+        }
+        let core = &target.core;
+        let mut k = KeyBuilder::new();
+        k.str("scheme", SCHEME)
+            .str("ovep", env!("CARGO_PKG_VERSION"))
+            .str("openvino", &core.version)
+            .str("device", &target.device);
+        for property in ["FULL_DEVICE_NAME", "DEVICE_ARCHITECTURE", "GPU_DRIVER_VERSION", "NPU_DRIVER_VERSION"] {
+            let base = target.device.split([':', ',']).next().unwrap_or("");
+            if let Ok(v) = core.property(base, property) {
+                k.str(property, &v);
+            }
+        }
+        let mut props = target.properties.clone();
+        props.sort();
+        for (name, value) in &props {
+            k.str(name, value);
+        }
+        k.u64("min_subgraph_nodes", min_subgraph_nodes as u64)
+            .bytes("graph", &structure)
+            .bytes("weights", weights.finalize().as_bytes());
+        Some(k.key())
+    }
+
+    /// Key of one group's compiled blob.
+    pub fn group_key(graph: &Key, group: &str) -> Key {
+        let mut k = KeyBuilder::new();
+        k.str("graph", &graph.to_hex()).str("group", group);
+        k.key()
+    }
+
+    /// The partition stored for a graph, if any.
+    pub fn partition(&self, key: &Key) -> Option<CachedPartition> {
+        let hit = self.lookup(key)?;
+        match serde_json::from_slice(&hit) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                self.logger.warn(&format!("ovep: cache entry {key} is not a partition ({e}); rebuilding it"));
+                let _ = self.store.remove(key);
+                None
+            }
+        }
+    }
+
+    /// A group's compiled model, imported from its verified blob.
+    pub fn compiled(&self, key: &Key, target: &CompileTarget) -> Option<CompiledModel> {
+        let blob = self.lookup(key)?;
+        match target.core.import(blob, &target.device, &target.properties) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                // A verified blob OpenVINO will not take (another build behind the same
+                // version string?): drop it so it is rebuilt.
+                self.logger.warn(&format!("ovep: cache entry {key} could not be imported ({e}); rebuilding it"));
+                let _ = self.store.remove(key);
+                None
+            }
+        }
+    }
+
+    fn lookup(&self, key: &Key) -> Option<Vec<u8>> {
+        match self.store.load(key) {
+            Ok(Lookup::Hit(hit)) => Some(hit.blob),
+            Ok(Lookup::Miss) => None,
+            Ok(Lookup::Discarded { reason, .. }) => {
+                self.logger.warn(&format!("ovep: ignored a bad cache entry ({reason}); rebuilding it"));
+                None
+            }
+            Err(e) => {
+                self.logger.warn(&format!("ovep: could not read the compiled-model cache: {e}"));
+                None
+            }
+        }
+    }
+
+    /// Cold path: export each group's compiled model and store it, then the partition, on
+    /// a background thread. A cache that cannot be written costs one warning.
+    pub fn save(self: &Arc<Self>, graph: Key, groups: Vec<(String, Arc<Executable>)>) {
+        let me = self.clone();
+        background::spawn("cache-write", move || {
+            if let Err(e) = me.write(&graph, &groups) {
+                me.logger.warn(&format!("ovep: could not write the compiled-model cache (running uncached): {e}"));
+            }
+        });
+    }
+
+    fn write(&self, graph: &Key, groups: &[(String, Arc<Executable>)]) -> Result<()> {
+        let mut cached = Vec::new();
+        for (group, exe) in groups {
+            let key = Self::group_key(graph, group);
+            let Some(blob) = exe.export_generic()? else { return Ok(()) };
+            let meta = BTreeMap::from([("group".to_string(), group.chars().take(200).collect())]);
+            self.store.store(&key, &blob, &[], &meta)?;
+            cached.push(CachedGroup { group: group.clone(), blob: key.to_hex() });
+        }
+        let partition = serde_json::to_vec(&CachedPartition { groups: cached })
+            .map_err(|e| crate::error::Error::ep_fail(e.to_string()))?;
+        let meta = BTreeMap::from([("kind".to_string(), "partition".to_string())]);
+        self.store.store(graph, &partition, &[], &meta)?;
+        self.logger.info(&format!("ovep: compiled-model cache written ({} subgraphs)", groups.len()));
+        Ok(())
+    }
+}

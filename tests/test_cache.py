@@ -1,0 +1,133 @@
+"""The compiled-model cache through the real ORT and OpenVINO: a cold process fills it, a warm one claims
+the stored partition and imports the blobs instead of converting and compiling, with the same outputs as
+the CPU EP; bad entries are ignored and rebuilt; cache_dir="" writes nothing; other weights miss."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+REPO = Path(__file__).resolve().parent.parent
+
+CHILD = r"""
+import json, sys, numpy as np, onnxruntime as ort
+sys.path.insert(0, sys.argv[4])
+import ovep
+model, cache, out = sys.argv[1], sys.argv[2], sys.argv[3]
+ort.set_default_logger_severity(1)
+so = ort.SessionOptions()
+so.add_provider_for_devices(ovep.register(ort)[:1], {"cache_dir": cache} if cache != "-" else {})
+sess = ort.InferenceSession(model, sess_options=so)
+x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
+np.save(out, sess.run(None, {"x": x}, ort.RunOptions())[0])
+"""
+
+
+def _cnn(path: Path, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    w1 = numpy_helper.from_array((rng.standard_normal((8, 3, 3, 3)) * 0.2).astype(np.float32), "w1")
+    w2 = numpy_helper.from_array((rng.standard_normal((4, 8, 3, 3)) * 0.2).astype(np.float32), "w2")
+    graph = helper.make_graph(
+        [
+            helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", ["c1"], ["r1"]),
+            helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1]),
+            helper.make_node("GlobalAveragePool", ["c2"], ["y"]),
+        ],
+        "cnn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 1, 1])],
+        [w1, w2],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def _run(model: Path, cache: str, tmp: Path, env: dict | None = None) -> tuple[np.ndarray, str]:
+    out = tmp / f"out-{len(list(tmp.glob('out-*')))}.npy"
+    child_env = {**os.environ, **(env or {})}
+    p = subprocess.run(
+        [sys.executable, "-c", CHILD, str(model), cache, str(out), str(REPO / "python")],
+        capture_output=True, text=True, timeout=300, env=child_env,
+    )
+    assert p.returncode == 0, f"child failed ({p.returncode}):\n{p.stderr[-3000:]}"
+    return np.load(out), p.stderr
+
+
+def _reference(model: Path) -> np.ndarray:
+    import onnxruntime as ort
+
+    x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
+    return ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+
+
+def _entries(cache: Path) -> list[Path]:
+    return sorted(p.parent for p in cache.glob("v1/*/*/manifest.json"))
+
+
+def test_cold_then_warm_start_agree_with_the_cpu_ep(tmp_path):
+    model, cache = _cnn(tmp_path / "m.onnx", 1), tmp_path / "cache"
+    want = _reference(model)
+    cold, log = _run(model, str(cache), tmp_path)
+    np.testing.assert_allclose(cold, want, rtol=1e-4, atol=1e-5)
+    assert "compiled-model cache written" in log, log[-2000:]
+    assert len(_entries(cache)) == 2, "expected one partition and one blob entry"  # process exit waits for the write
+    warm, log = _run(model, str(cache), tmp_path)
+    np.testing.assert_allclose(warm, want, rtol=1e-4, atol=1e-5)
+    assert "as stored in the compiled-model cache" in log, log[-2000:]
+    assert "compiled a subgraph" not in log, "the warm start compiled instead of importing"
+
+
+def test_corrupt_blob_is_ignored_removed_and_rebuilt(tmp_path):
+    model, cache = _cnn(tmp_path / "m.onnx", 2), tmp_path / "cache"
+    want = _reference(model)
+    _run(model, str(cache), tmp_path)
+    blobs = [e / "blob" for e in _entries(cache) if json.loads((e / "manifest.json").read_text()).get("metadata", {}).get("kind") != "partition"]
+    assert len(blobs) == 1, [str(b) for b in blobs]
+    data = bytearray(blobs[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF  # one flipped byte: OpenVINO's own cache would import this silently
+    blobs[0].write_bytes(bytes(data))
+    got, log = _run(model, str(cache), tmp_path)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert "bad cache entry" in log, log[-2000:]
+    got, log = _run(model, str(cache), tmp_path)  # rebuilt: warm again
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert "compiled a subgraph" not in log, log[-2000:]
+
+
+def test_other_weights_of_the_same_size_miss(tmp_path):
+    cache = tmp_path / "cache"
+    a, b = _cnn(tmp_path / "a.onnx", 3), _cnn(tmp_path / "b.onnx", 4)
+    _run(a, str(cache), tmp_path)
+    got, log = _run(b, str(cache), tmp_path)
+    np.testing.assert_allclose(got, _reference(b), rtol=1e-4, atol=1e-5)
+    assert "as stored in the compiled-model cache" not in log, f"another model's weights hit the cache:\n{log[-2000:]}"
+    entries = _entries(cache)
+    assert len(entries) == 4, f"expected 2 entries per model, found {[e.name[:12] for e in entries]}:\n{log[-2000:]}"
+
+
+def test_empty_cache_dir_writes_nothing_and_default_is_on(tmp_path):
+    model = _cnn(tmp_path / "m.onnx", 5)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "XDG_CACHE_HOME": "", "OVEP_CACHE_DIR": ""}
+    _run(model, "", tmp_path, env)
+    assert not (home / ".cache" / "ovep").exists()  # (ORT itself keeps a device id under ~/.cache)
+    # No option and no OVEP_CACHE_DIR: on by default, under ~/.cache/ovep.
+    env = {k: v for k, v in os.environ.items() if k != "OVEP_CACHE_DIR"} | {"HOME": str(home), "XDG_CACHE_HOME": ""}
+    p = subprocess.run(
+        [sys.executable, "-c", CHILD, str(model), "-", str(tmp_path / "o.npy"), str(REPO / "python")],
+        capture_output=True, text=True, timeout=300, env=env,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert _entries(home / ".cache" / "ovep"), "the default cache directory was not used"
