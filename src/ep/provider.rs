@@ -12,7 +12,7 @@ use super::options::{Options, Precision};
 use crate::cache::Key;
 use crate::error::Result;
 use crate::ffi;
-use crate::onnx::export::export_subgraph;
+use crate::onnx::export::{export_subgraph, ExportedSubgraph};
 use crate::ort::abi::*;
 use crate::ort::api::ort;
 use crate::ort::graph::Graph;
@@ -44,8 +44,9 @@ pub struct Ep {
 struct Pending {
     /// Key of the graph GetCapability saw (None: not cached).
     graph: Option<Key>,
-    /// Warm path: group key -> key of its compiled blob.
-    warm: HashMap<String, Key>,
+    /// Warm path: group key -> key of its compiled blob, and the group's ONNX form (from
+    /// GetCapability's graph, where constants are known: kept for shape specializations).
+    warm: HashMap<String, (Key, ExportedSubgraph)>,
 }
 
 impl Ep {
@@ -213,14 +214,15 @@ impl Ep {
             if blob != BlobCache::group_key(graph_key, &g.group) {
                 return Ok(false);
             }
-            groups.push((nodes, g.group.clone(), blob));
+            let Ok(exported) = export_subgraph(snap, &nodes) else { return Ok(false) };
+            groups.push((nodes, g.group.clone(), blob, exported));
         }
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let mut claimed = 0;
-        for (nodes, group, blob) in groups {
+        for (nodes, group, blob, exported) in groups {
             self.fuse(snap, &nodes, support)?;
             claimed += nodes.len();
-            pending.warm.insert(group, blob);
+            pending.warm.insert(group, (blob, exported));
         }
         self.logger.info(&format!(
             "ovep: claimed {claimed} of {} nodes in {} subgraphs, as stored in the compiled-model cache",
@@ -250,15 +252,13 @@ impl Ep {
         let snap = GraphSnapshot::take(graph)?;
         let key = group_key(snap.nodes.iter().flat_map(|n| n.outputs.iter()));
         let cached = self.converted.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
-        let blob = self.pending.lock().unwrap_or_else(|e| e.into_inner()).warm.get(&key).cloned();
+        let warm = self.pending.lock().unwrap_or_else(|e| e.into_inner()).warm.remove(&key);
+        let from_cache = cached.is_none() && warm.is_some();
         let imported = || {
-            let compiled = self.cache.as_ref()?.compiled(blob.as_ref()?, &self.target)?;
-            // The ONNX form (weights by address: cheap) is kept for shape specializations.
-            let all: Vec<usize> = (0..snap.nodes.len()).collect();
-            let exported = export_subgraph(&snap, &all).ok()?;
+            let (blob, exported) = warm?;
+            let compiled = self.cache.as_ref()?.compiled(&blob, &self.target)?;
             Some(Prepared { model: None, exported, compiled: Some(compiled) })
         };
-        let from_cache = cached.is_none() && blob.is_some();
         let prepared = match cached.or_else(imported) {
             Some(p) => p,
             None => {

@@ -112,16 +112,19 @@ pub struct Prepared {
 pub struct Executable {
     pub name: String,
     target: Arc<CompileTarget>,
-    /// The source model, kept only for dynamic models (reshaped in place, under the lock,
-    /// to specialize it). A static model is dropped once compiled: nothing needs it, and
-    /// it is read again from `onnx` if a run ever does.
+    /// The model specializations reshape (under the lock), read from `onnx` at current
+    /// weight addresses by the first specialization.
     model: Mutex<Option<Model>>,
     /// Its input ports as converted (partial shapes), and the ONNX names of those inputs.
     source_inputs: Vec<Port>,
     input_names: Vec<String>,
-    /// The ONNX form it was converted from (weights by address, valid for the session):
-    /// converted again with exact input shapes when reshaping cannot express them.
+    /// The ONNX form it was converted from, converted again for shape specializations. Its
+    /// weight addresses are GetCapability's: before any new read they are refreshed from the
+    /// fused node's inputs (ORT moves some initializers once the session is set up).
     onnx: Vec<u8>,
+    /// For each weight read by address: its name and fused-node input index. None when some
+    /// weight cannot be found again (then the ONNX form is never read again).
+    weight_inputs: Option<Vec<(String, usize)>>,
     inputs: Vec<Binding>,
     outputs: Vec<Binding>,
     /// The model compiled as converted (dynamic dimensions stay dynamic): serves every
@@ -208,6 +211,12 @@ impl Executable {
         }
         let input_names: Vec<String> = inputs.iter().map(|b| b.name.to_string_lossy().into_owned()).collect();
         let onnx = exported.onnx;
+        let weight_inputs = crate::onnx::export::weights_by_address(&onnx).ok().and_then(|(names, nested)| {
+            if nested {
+                return None;
+            }
+            names.into_iter().map(|n| kernel_inputs.iter().position(|k| *k == n).map(|i| (n, i))).collect()
+        });
         let has_dynamic_dim = |p: &Port| p.dims.as_ref().is_none_or(|d| d.iter().any(Option::is_none));
         let dynamic = match &model {
             Some(m) => m.is_dynamic(),
@@ -233,10 +242,13 @@ impl Executable {
         Ok(Executable {
             name,
             target,
-            model: Mutex::new(model.filter(|_| dynamic)),
+            // Not kept: it was read at GetCapability's weight addresses, which ORT may have
+            // moved since. A specialization reads the ONNX form again at current addresses.
+            model: Mutex::new(None),
             source_inputs,
             input_names,
             onnx,
+            weight_inputs,
             inputs,
             outputs,
             generic,
@@ -246,9 +258,9 @@ impl Executable {
     }
 
     /// The compiled model to run these input shapes with.
-    fn compiled_for(self: &Arc<Self>, shapes: &[Vec<i64>]) -> Result<Arc<Compiled>> {
+    fn compiled_for(self: &Arc<Self>, shapes: &[Vec<i64>], ctx: &KernelContext) -> Result<Arc<Compiled>> {
         let Some(generic) = self.generic.as_ref().filter(|g| g.accepts(shapes)) else {
-            return self.specialized_now(shapes);
+            return self.specialized_now(shapes, ctx);
         };
         if !self.dynamic {
             return Ok(generic.clone());
@@ -260,9 +272,11 @@ impl Executable {
         let count = st.seen.get(shapes).unwrap_or(0).saturating_add(1);
         st.seen.insert(shapes.to_vec(), count);
         if count == SPECIALIZE_AFTER && !st.pending {
-            st.pending = true;
-            let (me, shapes) = (self.clone(), shapes.to_vec());
-            background::spawn("specialize", move || me.specialize(shapes));
+            if let Ok(onnx) = self.current_onnx(ctx) {
+                st.pending = true;
+                let (me, shapes) = (self.clone(), shapes.to_vec());
+                background::spawn("specialize", move || me.specialize(shapes, onnx));
+            }
         }
         Ok(generic.clone())
     }
@@ -273,7 +287,7 @@ impl Executable {
     /// rank it was converted with (the frontend resolves axes against that rank), and
     /// OpenVINO's C API cannot reshape to rank 0. Otherwise the ONNX form is converted again
     /// with the exact shapes written in.
-    fn compile_for_shapes(&self, shapes: &[Vec<i64>]) -> Result<Compiled> {
+    fn compile_for_shapes(&self, shapes: &[Vec<i64>], onnx: &[u8]) -> Result<Compiled> {
         let t = &self.target;
         let same_ranks = self
             .source_inputs
@@ -284,7 +298,7 @@ impl Executable {
         if same_ranks {
             let mut slot = self.model.lock().unwrap_or_else(|e| e.into_inner());
             if slot.is_none() {
-                *slot = Some(t.core.read_onnx(&self.onnx).map_err(context)?);
+                *slot = Some(t.core.read_onnx(onnx).map_err(context)?);
             }
             let model = slot.as_ref().expect("just filled");
             let reshape: Vec<(usize, Vec<i64>)> = shapes.iter().cloned().enumerate().collect();
@@ -292,7 +306,7 @@ impl Executable {
             return Compiled::new(t.core.compile(model, &t.device, &t.properties)?, &self.inputs, &self.outputs);
         }
         let names: Vec<&str> = self.input_names.iter().map(String::as_str).collect();
-        let onnx = with_input_shapes(&self.onnx, &names, shapes).map_err(context)?;
+        let onnx = with_input_shapes(onnx, &names, shapes).map_err(context)?;
         if let Some(dir) = std::env::var_os("OVEP_DUMP_DIR") {
             let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{}.onnx", self.name)), &onnx);
         }
@@ -301,18 +315,19 @@ impl Executable {
     }
 
     /// Without a generic model: the specialized model for `shapes`, compiled now if new.
-    fn specialized_now(&self, shapes: &[Vec<i64>]) -> Result<Arc<Compiled>> {
+    fn specialized_now(&self, shapes: &[Vec<i64>], ctx: &KernelContext) -> Result<Arc<Compiled>> {
         if let Some(c) = self.shapes.lock().unwrap_or_else(|e| e.into_inner()).specialized.get(shapes) {
             return Ok(c);
         }
-        let c = Arc::new(self.compile_for_shapes(shapes)?);
+        let onnx = self.current_onnx(ctx)?;
+        let c = Arc::new(self.compile_for_shapes(shapes, &onnx)?);
         self.shapes.lock().unwrap_or_else(|e| e.into_inner()).specialized.insert(shapes.to_vec(), c.clone());
         Ok(c)
     }
 
     /// Background: compile a static copy for `shapes` and keep it in the LRU.
-    fn specialize(&self, shapes: Vec<Vec<i64>>) {
-        let compiled = self.compile_for_shapes(&shapes);
+    fn specialize(&self, shapes: Vec<Vec<i64>>, onnx: Vec<u8>) {
+        let compiled = self.compile_for_shapes(&shapes, &onnx);
         let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
         st.pending = false;
         match compiled {
@@ -320,6 +335,19 @@ impl Executable {
             // The generic model keeps serving this shape; never try it again.
             Err(_) => st.seen.insert(shapes, u32::MAX),
         }
+    }
+
+    /// The ONNX form with every weight at its current address (from this run's inputs).
+    fn current_onnx(&self, ctx: &KernelContext) -> Result<Vec<u8>> {
+        let Some(weights) = &self.weight_inputs else {
+            bail!("{}: the subgraph's weights cannot be found again; no specialization", self.name);
+        };
+        let mut addresses = Vec::with_capacity(weights.len());
+        for (name, k) in weights {
+            let t = ctx.input(*k)?.ok_or_else(|| Error::ep_fail(format!("{}: weight {name} is missing", self.name)))?;
+            addresses.push((name.clone(), t.data as usize, t.bytes));
+        }
+        crate::onnx::export::with_weight_addresses(&self.onnx, &addresses)
     }
 
     /// The generic compiled model in OpenVINO's export format (None when there is no
@@ -355,7 +383,7 @@ impl Executable {
             data.push(t);
         }
         let shapes: Vec<Vec<i64>> = data.iter().map(|t| t.dims.clone()).collect();
-        let compiled = self.compiled_for(&shapes)?;
+        let compiled = self.compiled_for(&shapes, ctx)?;
         let mut request = compiled.take_request()?;
         let result = self.infer(&compiled, &mut request, ctx, &data);
         // A request whose run failed may hold half-set state: drop it rather than reuse it.
