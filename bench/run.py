@@ -1,6 +1,6 @@
 """ovep against its peers: first inference, steady state and peak RSS, each sample a fresh process.
 
-    PYTHONPATH=python OVEP_LIBRARY_PATH=target/release/libovep.so /tmp/v132/bin/python bench/run.py
+    .venv/bin/python bench/run.py        (after tools/setup.sh and bash bench/setup_intree.sh)
     python bench/run.py --quick --models resnet50_like --configs cpu,ov-floor,in-tree
 
 Configs (bench/child.py does the measuring): cpu = ORT's CPU EP; ovep = ovep at f32; ov-floor = the
