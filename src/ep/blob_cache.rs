@@ -123,6 +123,11 @@ impl BlobCache {
         }
     }
 
+    /// Drop an entry that turned out not to fit (it is written again by the cold path).
+    pub fn forget(&self, key: &Key) {
+        let _ = self.store.remove(key);
+    }
+
     /// A group's compiled model, imported from its verified blob.
     pub fn compiled(&self, key: &Key, target: &CompileTarget) -> Option<CompiledModel> {
         let blob = self.lookup(key)?;

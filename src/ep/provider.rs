@@ -138,6 +138,7 @@ impl Ep {
                     return Ok(());
                 }
                 self.logger.info("ovep: the cached partition does not fit this graph; planning it again");
+                cache.forget(key);
             }
         }
         let t = &self.target;
@@ -191,12 +192,7 @@ impl Ep {
         graph_key: &Key,
         partition: &CachedPartition,
     ) -> Result<bool> {
-        let producer: HashMap<&str, usize> = snap
-            .nodes
-            .iter()
-            .enumerate()
-            .flat_map(|(i, n)| n.outputs.iter().filter(|o| !o.is_empty()).map(move |o| (o.as_str(), i)))
-            .collect();
+        let producer = snap.producers();
         let mut groups = Vec::new();
         for g in &partition.groups {
             let mut nodes: Vec<usize> = Vec::new();

@@ -142,14 +142,18 @@ impl GraphSnapshot {
         Ok(&self.values[&name])
     }
 
-    /// For each node, the nodes it reads from (explicit and implicit inputs).
-    pub fn predecessors(&self) -> Vec<Vec<usize>> {
-        let producer: HashMap<&str, usize> = self
-            .nodes
+    /// Which node produces each named value.
+    pub fn producers(&self) -> HashMap<&str, usize> {
+        self.nodes
             .iter()
             .enumerate()
             .flat_map(|(i, n)| n.outputs.iter().filter(|o| !o.is_empty()).map(move |o| (o.as_str(), i)))
-            .collect();
+            .collect()
+    }
+
+    /// For each node, the nodes it reads from (explicit and implicit inputs).
+    pub fn predecessors(&self) -> Vec<Vec<usize>> {
+        let producer = self.producers();
         self.nodes
             .iter()
             .map(|n| {
