@@ -19,8 +19,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 CHILD = r"""
 import json, sys, numpy as np, onnxruntime as ort
-sys.path.insert(0, sys.argv[4])
-import ovep
+try:
+    import ovep  # the installed package
+except ImportError:  # the source tree, with the library from OVEP_LIBRARY_PATH
+    sys.path.insert(0, sys.argv[4])
+    import ovep
 model, cache, out = sys.argv[1], sys.argv[2], sys.argv[3]
 ort.set_default_logger_severity(1)
 so = ort.SessionOptions()
