@@ -1,7 +1,9 @@
 """The main job: PP-OCRv4 det (from the rapidocr-onnxruntime wheel) through ONNX Runtime
-with ovep, next to ORT's CPU EP. Each start is a fresh process (cold, then warm), timed
-from `import onnxruntime` to the end of the first inference; steady state is the median of
-later runs; agreement is the max abs difference of ovep's output from the CPU EP's.
+with ovep, next to ORT's CPU EP. Each start is a fresh process, timed from
+`import onnxruntime` to the end of the first inference: cold (ovep's compiled-model cache
+empty: it converts, compiles and fills the cache), then warm (it imports from the cache);
+steady state is the median of later runs; agreement is the max abs difference of ovep's
+output from the CPU EP's.
 
     .venv/bin/python tools/demo.py [--model .models/ppocr_det.onnx] [--shape 1x3x640x640]
 """
@@ -21,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def child(model: str, shape: list[int], config: str, out_npy: str) -> dict:
+def child(model: str, shape: list[int], config: str, out_npy: str, cache_dir: str) -> dict:
     import numpy as np
 
     x = np.random.default_rng(0).random(shape, dtype=np.float32)
@@ -34,7 +36,7 @@ def child(model: str, shape: list[int], config: str, out_npy: str) -> dict:
     if config == "ovep":
         import ovep
 
-        so.add_provider_for_devices(ovep.register(ort)[:1], {})
+        so.add_provider_for_devices(ovep.register(ort)[:1], {"cache_dir": cache_dir})
     else:
         providers = ["CPUExecutionProvider"]
     sess = ort.InferenceSession(model, sess_options=so, providers=providers)
@@ -56,10 +58,11 @@ def main() -> int:
     ap.add_argument("--shape", default="1x3x640x640")
     ap.add_argument("--child", choices=["cpu", "ovep"], help=argparse.SUPPRESS)
     ap.add_argument("--out", help=argparse.SUPPRESS)
+    ap.add_argument("--cache-dir", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     shape = [int(d) for d in args.shape.split("x")]
     if args.child:
-        print(json.dumps(child(args.model, shape, args.child, args.out)))
+        print(json.dumps(child(args.model, shape, args.child, args.out, args.cache_dir)))
         return 0
     if not os.path.exists(args.model):
         print(f"demo: {args.model} is missing: run tools/setup.sh first", file=sys.stderr)
@@ -73,7 +76,8 @@ def main() -> int:
             for start in ("cold", "warm"):
                 out = os.path.join(tmp, f"{config}-{start}.npy")
                 p = subprocess.run(
-                    [sys.executable, __file__, "--model", args.model, "--shape", args.shape, "--child", config, "--out", out],
+                    [sys.executable, __file__, "--model", args.model, "--shape", args.shape, "--child", config, "--out", out,
+                     "--cache-dir", os.path.join(tmp, "cache")],
                     capture_output=True,
                     text=True,
                 )
