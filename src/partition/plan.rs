@@ -66,6 +66,9 @@ pub fn plan<M: Converted, C>(
     // Nodes OpenVINO failed on: never offered again.
     let mut failed: Vec<Option<String>> = vec![None; n];
 
+    // Conversions of the previous round, reused when a group comes back with the same ONNX
+    // form (learning shapes often changes nothing for most groups).
+    let mut previous: Vec<(Vec<u8>, M)> = Vec::new();
     for _round in 0..MAX_ROUNDS {
         let mut report = PlanReport::default();
         let mut supported: Vec<bool> = (0..n)
@@ -110,7 +113,10 @@ pub fn plan<M: Converted, C>(
                 continue;
             }
             let attempt = export_subgraph(graph, &g).and_then(|e| {
-                let m = convert(&e.onnx)?;
+                let m = match previous.iter().position(|(onnx, _)| *onnx == e.onnx) {
+                    Some(k) => previous.swap_remove(k).1,
+                    None => convert(&e.onnx)?,
+                };
                 if !m.binds(&e.inputs, &e.outputs) {
                     bail!("OpenVINO's model does not expose the subgraph's inputs and outputs by their names");
                 }
@@ -137,6 +143,7 @@ pub fn plan<M: Converted, C>(
             learned |= learn_shapes(graph, model.output_shapes());
         }
         if changed || learned {
+            previous = converted.into_iter().map(|(_, m, e)| (e.onnx, m)).collect();
             continue;
         }
 
