@@ -51,6 +51,9 @@ extern "C" {
 /* Compiled-model cache directory; "" turns the cache off. Default: $OVEP_CACHE_DIR, else
  * $XDG_CACHE_HOME/ovep, else ~/.cache/ovep. */
 #define OVEP_OPTION_CACHE_DIR "cache_dir"
+/* Size cap of the compiled-model cache in bytes (integer >= 1, default 8 GiB); least recently used
+ * entries are evicted first. */
+#define OVEP_OPTION_CACHE_MAX_BYTES "cache_max_bytes"
 
 /* Environment variables ovep reads. */
 #define OVEP_ENV_OPENVINO_LIBRARY "OVEP_OPENVINO_LIBRARY" /* same as the openvino_library option */

@@ -27,7 +27,9 @@ except ImportError:  # the source tree, with the library from OVEP_LIBRARY_PATH
 model, cache, out = sys.argv[1], sys.argv[2], sys.argv[3]
 ort.set_default_logger_severity(1)
 so = ort.SessionOptions()
-so.add_provider_for_devices(ovep.register(ort)[:1], {"cache_dir": cache} if cache != "-" else {})
+options = {"cache_dir": cache} if cache != "-" else {}
+options.update(json.loads(sys.argv[5]) if len(sys.argv) > 5 else {})
+so.add_provider_for_devices(ovep.register(ort)[:1], options)
 sess = ort.InferenceSession(model, sess_options=so)
 x = np.random.default_rng(0).random((1, 3, 32, 32), dtype=np.float32)
 np.save(out, sess.run(None, {"x": x}, ort.RunOptions())[0])
@@ -56,11 +58,11 @@ def _cnn(path: Path, seed: int) -> Path:
     return path
 
 
-def _run(model: Path, cache: str, tmp: Path, env: dict | None = None) -> tuple[np.ndarray, str]:
+def _run(model: Path, cache: str, tmp: Path, env: dict | None = None, options: dict | None = None) -> tuple[np.ndarray, str]:
     out = tmp / f"out-{len(list(tmp.glob('out-*')))}.npy"
     child_env = {**os.environ, **(env or {})}
     p = subprocess.run(
-        [sys.executable, "-c", CHILD, str(model), cache, str(out), str(REPO / "python")],
+        [sys.executable, "-c", CHILD, str(model), cache, str(out), str(REPO / "python"), json.dumps(options or {})],
         capture_output=True, text=True, timeout=300, env=child_env,
     )
     assert p.returncode == 0, f"child failed ({p.returncode}):\n{p.stderr[-3000:]}"
@@ -134,3 +136,12 @@ def test_empty_cache_dir_writes_nothing_and_default_is_on(tmp_path):
     )
     assert p.returncode == 0, p.stderr[-2000:]
     assert _entries(home / ".cache" / "ovep"), "the default cache directory was not used"
+
+
+def test_a_cache_that_cannot_take_the_blob_means_one_warning_and_correct_outputs(tmp_path):
+    # cache_max_bytes below the blob's size: the store refuses it; the session runs uncached.
+    model, cache = _cnn(tmp_path / "m.onnx", 6), tmp_path / "cache"
+    got, log = _run(model, str(cache), tmp_path, options={"cache_max_bytes": "100"})
+    np.testing.assert_allclose(got, _reference(model), rtol=1e-4, atol=1e-5)
+    assert log.count("could not write the compiled-model cache") == 1, log[-2000:]
+    assert not _entries(cache)

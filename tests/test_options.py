@@ -11,7 +11,7 @@ from sessions import assert_ovep_ran, cpu_session, make_session, providers_used
 pytestmark = pytest.mark.usefixtures("ovep_devices")
 
 VALID_KEYS = ["device_type", "precision", "performance_hint", "num_threads", "min_subgraph_nodes",
-              "max_cached_shapes", "openvino_library", "cache_dir"]
+              "max_cached_shapes", "openvino_library", "cache_dir", "cache_max_bytes"]
 
 
 def _mlp_feeds(seed):

@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{hash_large, resolve_dir, Key, KeyBuilder, Lookup, Store, DEFAULT_MAX_BYTES};
+use crate::cache::{hash_large, resolve_dir, Key, KeyBuilder, Lookup, Store};
 use crate::error::Result;
 use crate::onnx::export::{export_subgraph, without_addresses};
 use crate::ort::logger::Logger;
@@ -51,9 +51,9 @@ pub struct BlobCache {
 
 impl BlobCache {
     /// The cache for a session, or None when it is off or cannot be used (one warning).
-    pub fn open(option: Option<&str>, logger: Logger) -> Option<Arc<BlobCache>> {
+    pub fn open(option: Option<&str>, max_bytes: u64, logger: Logger) -> Option<Arc<BlobCache>> {
         let dir: PathBuf = resolve_dir(option, |k| std::env::var_os(k))?;
-        match Store::open(&dir, DEFAULT_MAX_BYTES) {
+        match Store::open(&dir, max_bytes) {
             Ok(store) => Some(Arc::new(BlobCache { store, logger })),
             Err(e) => {
                 logger.warn(&format!("ovep: compiled-model cache off for this session: {e}"));

@@ -189,7 +189,7 @@ impl Factory {
             }
         }
         let logger = Logger::new(logger);
-        let cache = super::blob_cache::BlobCache::open(options.cache_dir.as_deref(), logger);
+        let cache = super::blob_cache::BlobCache::open(options.cache_dir.as_deref(), options.cache_max_bytes, logger);
         Ok(Ep::new(options, device, core, cache, logger))
     }
 }

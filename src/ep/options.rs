@@ -22,6 +22,10 @@ pub const KEYS: &[(&str, &str)] = &[
         "cache_dir",
         "compiled-model cache directory; \"\" turns the cache off (default OVEP_CACHE_DIR, else ~/.cache/ovep)",
     ),
+    (
+        "cache_max_bytes",
+        "size cap of the compiled-model cache in bytes; least recently used entries go first (default 8 GiB)",
+    ),
 ];
 
 /// Precision hint given to OpenVINO.
@@ -59,6 +63,7 @@ pub struct Options {
     pub openvino_library: Option<String>,
     /// None: not given (the environment decides); Some("") turns the cache off.
     pub cache_dir: Option<String>,
+    pub cache_max_bytes: u64,
     /// Not an ovep option: ORT's own `session.intra_op.allow_spinning` (default on). Idle
     /// ORT threads that spin take cores from OpenVINO when a model is split between the two.
     pub ort_threads_spin: bool,
@@ -80,6 +85,7 @@ impl Default for Options {
             max_cached_shapes: DEFAULT_MAX_CACHED_SHAPES,
             openvino_library: None,
             cache_dir: None,
+            cache_max_bytes: crate::cache::DEFAULT_MAX_BYTES,
             ort_threads_spin: true,
         }
     }
@@ -134,6 +140,10 @@ impl Options {
             }
             "openvino_library" => self.openvino_library = (!v.is_empty()).then(|| v.to_string()),
             "cache_dir" => self.cache_dir = Some(v.to_string()),
+            "cache_max_bytes" => {
+                self.cache_max_bytes =
+                    v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| bad_value(key, value, "an integer >= 1"))?;
+            }
             _ => {
                 let valid: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
                 return Err(Error::invalid_argument(format!(
@@ -213,6 +223,8 @@ mod tests {
             ("device_type", "GPU."),
             ("device_type", "AUTO:"),
             ("performance_hint", "fast"),
+            ("cache_max_bytes", "0"),
+            ("cache_max_bytes", "lots"),
         ] {
             let e = parse(&[(k, v)]).unwrap_err();
             assert!(e.message.contains(&format!("'{k}'")) && e.message.contains("allowed values"), "{}", e.message);
