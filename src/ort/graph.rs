@@ -112,16 +112,6 @@ impl<'g> Graph<'g> {
         Graph { ptr, _call: PhantomData }
     }
 
-    pub fn raw(&self) -> *const OrtGraph {
-        self.ptr
-    }
-
-    pub fn name(&self) -> Result<String> {
-        let mut p = ptr::null();
-        call!(Graph_GetName(self.ptr, &mut p))?;
-        Ok(unsafe { owned_str(p) })
-    }
-
     pub fn ir_version(&self) -> Result<i64> {
         let mut v = 0;
         call!(Graph_GetOnnxIRVersion(self.ptr, &mut v))?;
@@ -151,14 +141,6 @@ impl<'g> Graph<'g> {
         call!(Graph_GetNumOutputs(self.ptr, &mut n))?;
         let mut v = vec![ptr::null(); n];
         call!(Graph_GetOutputs(self.ptr, v.as_mut_ptr(), n))?;
-        Ok(v.into_iter().map(ValueInfo::wrap).collect())
-    }
-
-    pub fn initializers(&self) -> Result<Vec<ValueInfo<'g>>> {
-        let mut n = 0;
-        call!(Graph_GetNumInitializers(self.ptr, &mut n))?;
-        let mut v = vec![ptr::null(); n];
-        call!(Graph_GetInitializers(self.ptr, v.as_mut_ptr(), n))?;
         Ok(v.into_iter().map(ValueInfo::wrap).collect())
     }
 
@@ -192,12 +174,6 @@ impl<'g> Node<'g> {
 
     pub fn raw(&self) -> *const OrtNode {
         self.ptr
-    }
-
-    pub fn id(&self) -> Result<usize> {
-        let mut v = 0;
-        call!(Node_GetId(self.ptr, &mut v))?;
-        Ok(v)
     }
 
     pub fn name(&self) -> Result<String> {
@@ -284,10 +260,6 @@ impl<'g> ValueInfo<'g> {
         (!ptr.is_null()).then(|| ValueInfo::wrap(ptr))
     }
 
-    pub fn raw(&self) -> *const OrtValueInfo {
-        self.ptr
-    }
-
     pub fn name(&self) -> Result<String> {
         let mut p = ptr::null();
         call!(GetValueInfoName(self.ptr, &mut p))?;
@@ -329,12 +301,6 @@ impl<'g> ValueInfo<'g> {
         Ok(v)
     }
 
-    pub fn is_graph_output(&self) -> Result<bool> {
-        let mut v = false;
-        call!(ValueInfo_IsGraphOutput(self.ptr, &mut v))?;
-        Ok(v)
-    }
-
     /// The initializer's data when this value is an initializer (constant or not).
     pub fn initializer(&self) -> Result<Option<TensorData>> {
         let mut value: *const OrtValue = ptr::null();
@@ -343,24 +309,6 @@ impl<'g> ValueInfo<'g> {
             return Ok(None);
         }
         tensor_data(value).map(Some)
-    }
-
-    /// The node producing this value and its output index, if a node produces it.
-    pub fn producer(&self) -> Result<Option<(Node<'g>, usize)>> {
-        let mut node = ptr::null();
-        let mut index = 0usize;
-        call!(ValueInfo_GetValueProducer(self.ptr, &mut node, &mut index))?;
-        Ok((!node.is_null()).then(|| (Node::wrap(node), index)))
-    }
-
-    /// The nodes reading this value (with the input index; -1 for an implicit input).
-    pub fn consumers(&self) -> Result<Vec<(Node<'g>, i64)>> {
-        let mut n = 0;
-        call!(ValueInfo_GetValueNumConsumers(self.ptr, &mut n))?;
-        let mut nodes = vec![ptr::null(); n];
-        let mut idx = vec![0i64; n];
-        call!(ValueInfo_GetValueConsumers(self.ptr, nodes.as_mut_ptr(), idx.as_mut_ptr(), n))?;
-        Ok(nodes.into_iter().zip(idx).filter(|(p, _)| !p.is_null()).map(|(p, i)| (Node::wrap(p), i)).collect())
     }
 }
 

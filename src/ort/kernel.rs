@@ -17,13 +17,6 @@ impl KernelContext {
         KernelContext(ctx)
     }
 
-    pub fn input_count(&self) -> Result<usize> {
-        let mut n = 0;
-        // SAFETY: live context.
-        unsafe { check((api().KernelContext_GetInputCount)(self.0, &mut n))? };
-        Ok(n)
-    }
-
     /// Input `i`'s type, shape and data (ORT's memory, not copied). `None` when the input
     /// is an omitted optional one.
     pub fn input(&self, i: usize) -> Result<Option<TensorData>> {

@@ -115,9 +115,8 @@ pub struct Executable {
     /// The model specializations reshape (under the lock), read from `onnx` at current
     /// weight addresses by the first specialization.
     model: Mutex<Option<Model>>,
-    /// Its input ports as converted (partial shapes), and the ONNX names of those inputs.
+    /// Its input ports as converted (partial shapes), in `inputs` order.
     source_inputs: Vec<Port>,
-    input_names: Vec<String>,
     /// The ONNX form it was converted from, converted again for shape specializations. Its
     /// weight addresses are GetCapability's: before any new read they are refreshed from the
     /// fused node's inputs (ORT moves some initializers once the session is set up).
@@ -209,7 +208,6 @@ impl Executable {
                 alias_of_input: input_port(d).is_some(),
             });
         }
-        let input_names: Vec<String> = inputs.iter().map(|b| b.name.to_string_lossy().into_owned()).collect();
         let onnx = exported.onnx;
         let weight_inputs = crate::onnx::export::weights_by_address(&onnx).ok().and_then(|(names, nested)| {
             if nested {
@@ -217,11 +215,8 @@ impl Executable {
             }
             names.into_iter().map(|n| kernel_inputs.iter().position(|k| *k == n).map(|i| (n, i))).collect()
         });
-        let has_dynamic_dim = |p: &Port| p.dims.as_ref().is_none_or(|d| d.iter().any(Option::is_none));
-        let dynamic = match &model {
-            Some(m) => m.is_dynamic(),
-            None => source_inputs.iter().any(has_dynamic_dim),
-        };
+        // Specialization is by input shape, so what matters is whether an input is dynamic.
+        let dynamic = source_inputs.iter().any(|p| p.dims.as_ref().is_none_or(|d| d.iter().any(Option::is_none)));
         let compile = || match (compiled, &model) {
             (Some(c), _) => Compiled::new(c, &inputs, &outputs),
             (None, Some(m)) => {
@@ -246,7 +241,6 @@ impl Executable {
             // moved since. A specialization reads the ONNX form again at current addresses.
             model: Mutex::new(None),
             source_inputs,
-            input_names,
             onnx,
             weight_inputs,
             inputs,
@@ -305,7 +299,7 @@ impl Executable {
             model.reshape(&reshape).map_err(context)?;
             return Compiled::new(t.core.compile(model, &t.device, &t.properties)?, &self.inputs, &self.outputs);
         }
-        let names: Vec<&str> = self.input_names.iter().map(String::as_str).collect();
+        let names: Vec<&str> = self.inputs.iter().filter_map(|b| b.name.to_str().ok()).collect();
         let onnx = with_input_shapes(onnx, &names, shapes).map_err(context)?;
         if let Some(dir) = std::env::var_os("OVEP_DUMP_DIR") {
             let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{}.onnx", self.name)), &onnx);
