@@ -9,7 +9,6 @@ Models: python tools/fetch_models.py --dest .models   (or set OVEP_MODELS_DIR)
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -29,15 +28,8 @@ except ImportError:  # fall back to the source tree; the library then comes from
     sys.path.insert(0, str(REPO / "python"))
     import ovep  # noqa: F401
 
+from repo_tools import load_tool  # noqa: E402
 import model_builders  # noqa: E402 - tests/ is on sys.path (pytest rootdir-relative import)
-
-
-def _fetch_models_module():
-    spec = importlib.util.spec_from_file_location("fetch_models", REPO / "tools" / "fetch_models.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up in sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +64,7 @@ def models_dir():
     """Directory with the real models from tools/fetch_models.py; every file must be there, full size."""
     d = Path(os.environ.get("OVEP_MODELS_DIR") or REPO / ".models")
     wrong = []
-    for m in _fetch_models_module().MODELS:
+    for m in load_tool("fetch_models").MODELS:
         p = d / m.dest
         if not p.is_file():
             wrong.append(f"{m.dest} missing")

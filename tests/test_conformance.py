@@ -4,25 +4,13 @@ a sample; tools/conformance.py does the work in worker processes and prints the 
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
-from pathlib import Path
 
 import pytest
 from onnx.backend.test.loader import load_model_tests
-
-REPO = Path(__file__).resolve().parent.parent
+from repo_tools import load_tool
 
 pytestmark = pytest.mark.usefixtures("ovep_devices")  # fail fast, with its message, if ovep cannot load
-
-
-def _conformance_module():
-    spec = importlib.util.spec_from_file_location("conformance", REPO / "tools" / "conformance.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up in sys.modules
-    spec.loader.exec_module(module)
-    return module
 
 
 # Known gaps, each with its cause; anything else that regresses fails the test. Keep this list short
@@ -52,7 +40,7 @@ def _known(name: str) -> bool:
 
 
 def test_no_node_case_regresses_under_ovep():
-    conformance = _conformance_module()
+    conformance = load_tool("conformance")
     report = conformance.run_conformance(jobs=os.cpu_count())
     counts = report.counts()
     print(report.summary_line())
