@@ -43,7 +43,7 @@ pub unsafe extern "C" fn CreateEpFactories(
         if max_factories == 0 {
             return Err(error::Error::invalid_argument("ovep: ORT offered no room for a factory"));
         }
-        *factories = ep::factory::Factory::new(ort::logger::Logger::new(default_logger)).into_raw();
+        *factories = ep::factory::Factory::new(ort::logger::default_logger()).into_raw();
         *num_factories = 1;
         Ok(())
     })
@@ -59,6 +59,10 @@ pub unsafe extern "C" fn ReleaseEpFactory(factory: *mut OrtEpFactory) -> *mut Or
         if !factory.is_null() {
             drop(ep::factory::Factory::from_raw(factory));
         }
+        // ORT may unload the library and destroy its default logger next: let background
+        // work (cache writes, shape compiles) finish first, then stop logging to it.
+        runtime::background::wait_idle(runtime::background::RELEASE_WAIT);
+        ort::logger::clear_default_logger();
         Ok(())
     })
 }

@@ -93,6 +93,16 @@ def test_cold_then_warm_start_agree_with_the_cpu_ep(tmp_path):
     assert "compiled a subgraph" not in log, "the warm start compiled instead of importing"
 
 
+def test_a_cache_write_that_outlives_its_session_completes(tmp_path):
+    # The write starts after the child has run and released its session (the logger ORT gave
+    # that session is gone by then): it must still land, and log through the default logger.
+    model, cache = _cnn(tmp_path / "m.onnx", 7), tmp_path / "cache"
+    got, log = _run(model, str(cache), tmp_path, env={"OVEP_INJECT_BACKGROUND_DELAY_MS": "1500"})
+    np.testing.assert_allclose(got, _reference(model), rtol=1e-4, atol=1e-5)
+    assert "compiled-model cache written" in log, log[-2000:]
+    assert len(_entries(cache)) == 2
+
+
 def test_corrupt_blob_is_ignored_removed_and_rebuilt(tmp_path):
     model, cache = _cnn(tmp_path / "m.onnx", 2), tmp_path / "cache"
     want = _reference(model)

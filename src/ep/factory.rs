@@ -188,8 +188,9 @@ impl Factory {
                 ));
             }
         }
-        let logger = Logger::new(logger);
-        let cache = super::blob_cache::BlobCache::open(options.cache_dir.as_deref(), options.cache_max_bytes, logger);
+        let logger = Logger::session(logger);
+        let cache =
+            super::blob_cache::BlobCache::open(options.cache_dir.as_deref(), options.cache_max_bytes, logger.clone());
         Ok(Ep::new(options, device, core, cache, logger))
     }
 }

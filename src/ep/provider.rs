@@ -292,6 +292,14 @@ impl Ep {
     }
 }
 
+impl Drop for Ep {
+    fn drop(&mut self) {
+        // ORT destroys the session logger after ReleaseEp; background work still holding a
+        // clone (a cache write, a shape compile) moves to the default logger.
+        self.logger.revoke();
+    }
+}
+
 unsafe extern "C" fn get_name(this: *const OrtEp) -> *const c_char {
     Ep::get(this).name.as_ptr()
 }

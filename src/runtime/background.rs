@@ -15,21 +15,15 @@ static REGISTER: Once = Once::new();
 
 /// Longest a process exit waits for background work.
 const EXIT_WAIT: Duration = Duration::from_secs(60);
+/// Longest `ReleaseEpFactory` waits for it (ORT may unload the library right after).
+pub const RELEASE_WAIT: Duration = EXIT_WAIT;
 
 extern "C" {
     fn atexit(cb: extern "C" fn()) -> std::ffi::c_int;
 }
 
 extern "C" fn wait_at_exit() {
-    let deadline = Instant::now() + EXIT_WAIT;
-    let mut n = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
-    while *n > 0 {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return;
-        }
-        n = DONE.wait_timeout(n, left).unwrap_or_else(|e| e.into_inner()).0;
-    }
+    wait_idle(EXIT_WAIT);
 }
 
 /// Run `f` on a new thread. Panics inside `f` are caught (they end only that work).
@@ -44,7 +38,9 @@ pub fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
         *n -= 1;
         DONE.notify_all();
     };
+    let delay = injected_delay();
     let spawned = std::thread::Builder::new().name(format!("ovep-{name}")).spawn(move || {
+        std::thread::sleep(delay);
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
         finished();
     });
@@ -54,8 +50,17 @@ pub fn spawn(name: &str, f: impl FnOnce() + Send + 'static) {
     }
 }
 
-/// Block until no background work is in flight.
-#[cfg(test)]
+/// Test hook: `OVEP_INJECT_BACKGROUND_DELAY_MS=<ms>` starts background work that much later,
+/// so the tests can make it outlive the session that started it.
+fn injected_delay() -> Duration {
+    static DELAY: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    *DELAY.get_or_init(|| {
+        let ms = std::env::var("OVEP_INJECT_BACKGROUND_DELAY_MS").ok().and_then(|v| v.parse().ok());
+        Duration::from_millis(ms.unwrap_or(0))
+    })
+}
+
+/// Block until no background work is in flight (false: `timeout` passed first).
 pub fn wait_idle(timeout: Duration) -> bool {
     let deadline = Instant::now() + timeout;
     let mut n = IN_FLIGHT.lock().unwrap_or_else(|e| e.into_inner());
