@@ -259,17 +259,37 @@ unsafe extern "C" fn release_ep(_this: *mut OrtEpFactory, ep: *mut OrtEp) {
 }
 
 unsafe extern "C" fn validate_compatibility(
-    _this: *mut OrtEpFactory,
+    this: *mut OrtEpFactory,
     _devices: *const *const OrtHardwareDevice,
     _num_devices: usize,
-    _info: *const c_char,
+    info: *const c_char,
     out: *mut OrtCompiledModelCompatibility,
 ) -> *mut OrtStatus {
     ffi::status("ValidateCompiledModelCompatibilityInfo", || {
-        // ovep writes no EPContext models yet, so nothing compiled can be judged.
-        *out = ORT_COMPILED_MODEL_COMPATIBILITY_EP_NOT_APPLICABLE;
+        let info =
+            if info.is_null() { String::new() } else { std::ffi::CStr::from_ptr(info).to_string_lossy().into_owned() };
+        *out = Factory::get(this).compatibility(&info);
         Ok(())
     })
+}
+
+impl Factory {
+    /// Whether a model ovep compiled (its compatibility info) can run on this machine: the
+    /// same OpenVINO build, and a device with the same full name.
+    fn compatibility(&self, info: &str) -> OrtCompiledModelCompatibility {
+        let Some(core) = self.try_core() else { return ORT_COMPILED_MODEL_COMPATIBILITY_EP_UNSUPPORTED };
+        let names: Vec<String> = core
+            .available_devices()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|d| core.property(d, "FULL_DEVICE_NAME").ok())
+            .collect();
+        if super::context::info_fits(info, &core.version, &names) {
+            ORT_COMPILED_MODEL_COMPATIBILITY_EP_SUPPORTED_OPTIMAL
+        } else {
+            ORT_COMPILED_MODEL_COMPATIBILITY_EP_UNSUPPORTED
+        }
+    }
 }
 
 unsafe extern "C" fn create_allocator(

@@ -3,6 +3,7 @@
 
 pub mod blob_cache;
 pub mod compute;
+pub mod context;
 pub mod devices;
 pub mod factory;
 pub mod options;

@@ -4,6 +4,7 @@
 //! as session config entries `ep.ovepexecutionprovider.<key>`. Every key is listed in
 //! [`KEYS`]; the README and `include/ovep.h` document the same list.
 
+use super::context::ContextOptions;
 use crate::error::{Error, Result};
 
 /// The prefix ORT puts before our option keys (the lower-cased EP name).
@@ -67,6 +68,8 @@ pub struct Options {
     /// Not an ovep option: ORT's own `session.intra_op.allow_spinning` (default on). Idle
     /// ORT threads that spin take cores from OpenVINO when a model is split between the two.
     pub ort_threads_spin: bool,
+    /// Not ovep options either: ORT's `ep.context_*` switches (EPContext models).
+    pub context: ContextOptions,
 }
 
 /// Chosen by measurement (bench/README.md): a lone node on OpenVINO costs a call and two
@@ -87,6 +90,7 @@ impl Default for Options {
             cache_dir: None,
             cache_max_bytes: crate::cache::DEFAULT_MAX_BYTES,
             ort_threads_spin: true,
+            context: ContextOptions::default(),
         }
     }
 }
@@ -98,6 +102,9 @@ impl Options {
         for (full_key, value) in entries {
             if full_key == "session.intra_op.allow_spinning" {
                 o.ort_threads_spin = value.trim() != "0";
+            }
+            if o.context.set(full_key, value)? {
+                continue;
             }
             let Some(key) = full_key.strip_prefix(PREFIX) else {
                 continue;

@@ -1,5 +1,6 @@
 //! The EP object of one session: GetCapability claims what OpenVINO converts, Compile
-//! turns the claimed groups into executables.
+//! turns the claimed groups into executables. Three ways in: planning the graph (cold), the
+//! partition stored in the compiled-model cache (warm), or ovep's EPContext nodes.
 
 use std::collections::HashMap;
 use std::ffi::{c_char, CString};
@@ -7,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::blob_cache::{BlobCache, CachedPartition};
 use super::compute::ComputeInfo;
+use super::context::{self, Identity};
 use super::factory::EP_NAME;
 use super::options::{Options, Precision};
 use crate::cache::Key;
@@ -37,6 +39,10 @@ pub struct Ep {
     cache: Option<Arc<BlobCache>>,
     /// What GetCapability found in, or owes to, the cache.
     pending: Mutex<Pending>,
+    /// The OpenVINO build and device this session compiles for (EPContext notes).
+    identity: Identity,
+    /// `identity` as ORT's compatibility info (returned by pointer: kept here).
+    compatibility_info: CString,
 }
 
 /// Cache state between GetCapability and Compile.
@@ -44,6 +50,8 @@ pub struct Ep {
 struct Pending {
     /// Key of the graph GetCapability saw (None: not cached).
     graph: Option<Key>,
+    /// The model file ORT loaded (None: from memory): EPContext blob files live beside it.
+    model_path: Option<std::path::PathBuf>,
     /// Warm path: group key -> key of its compiled blob, and the group's ONNX form (from
     /// GetCapability's graph, where constants are known: kept for shape specializations).
     warm: HashMap<String, (Key, ExportedSubgraph)>,
@@ -61,6 +69,8 @@ impl Ep {
             "ovep: session on OpenVINO {} device {device} (precision {:?}, {})",
             core.version, options.precision, options.performance_hint
         ));
+        let identity = Identity::of(&core, &device);
+        let compatibility_info = CString::new(identity.compatibility_info()).unwrap_or_default();
         Box::new(Ep {
             base: OrtEp {
                 ort_version_supported: ort().version,
@@ -75,7 +85,7 @@ impl Ep {
                 OnRunEnd: None,
                 CreateAllocator: None,
                 CreateSyncStreamForDevice: None,
-                GetCompiledModelCompatibilityInfo: None,
+                GetCompiledModelCompatibilityInfo: Some(get_compatibility_info),
             },
             name: CString::new(EP_NAME).expect("no NUL"),
             target: Arc::new(CompileTarget {
@@ -89,6 +99,8 @@ impl Ep {
             converted: Mutex::new(HashMap::new()),
             cache,
             pending: Mutex::new(Pending::default()),
+            identity,
+            compatibility_info,
         })
     }
 
@@ -129,9 +141,15 @@ impl Ep {
             self.logger.verbose("ovep: graph already holds ovep nodes; ORT 1.23 cannot take more in it");
             return Ok(());
         }
+        let model_path = graph.model_path().unwrap_or(None);
+        if snap.nodes.iter().any(context::is_ours) {
+            *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Pending { model_path, ..Default::default() };
+            return self.claim_context_nodes(&snap, support);
+        }
         let graph_key =
             self.cache.as_ref().and_then(|c| c.graph_key(&snap, &self.target, self.options.min_subgraph_nodes));
-        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) = Pending { graph: graph_key, warm: HashMap::new() };
+        *self.pending.lock().unwrap_or_else(|e| e.into_inner()) =
+            Pending { graph: graph_key, model_path, warm: HashMap::new() };
         if let (Some(cache), Some(key)) = (&self.cache, &graph_key) {
             if let Some(partition) = cache.partition(key) {
                 if self.claim_cached(&snap, support, key, &partition)? {
@@ -228,6 +246,79 @@ impl Ep {
         Ok(true)
     }
 
+    /// An EPContext model: claim ovep's EPContext nodes (one group each) and nothing else
+    /// (the other nodes are those ovep left to ORT when it wrote the model). A node compiled
+    /// for another OpenVINO build or device is claimed too, so that Compile fails the session
+    /// saying why (ORT only logs a GetCapability error, then reports a vague one of its own).
+    fn claim_context_nodes(&self, snap: &GraphSnapshot, support: *mut OrtEpGraphSupportInfo) -> Result<()> {
+        let mut claimed = 0;
+        for (i, node) in snap.nodes.iter().enumerate() {
+            if context::is_ours(node) {
+                self.fuse(snap, &[i], support)?;
+                claimed += 1;
+            }
+        }
+        self.logger.info(&format!(
+            "ovep: claimed {claimed} EPContext nodes compiled by ovep ({} other nodes stay with ORT)",
+            snap.nodes.len() - claimed
+        ));
+        Ok(())
+    }
+
+    /// Compile for an ovep EPContext node: import its blob (no frontend, no compile).
+    fn import_context(&self, node: &crate::partition::snapshot::NodeSnapshot) -> Result<Prepared> {
+        let notes = context::check(node, &self.identity)?;
+        let model_path = self.pending.lock().unwrap_or_else(|e| e.into_inner()).model_path.clone();
+        let blob = context::load_blob(node, &notes, model_path.as_deref().and_then(std::path::Path::parent))?;
+        let t = &self.target;
+        let compiled = t.core.import(blob, &t.device, &t.properties)?;
+        let names = |v: &[String]| v.iter().filter(|n| !n.is_empty()).cloned().collect();
+        let exported =
+            ExportedSubgraph { onnx: Vec::new(), inputs: names(&node.inputs), outputs: names(&node.outputs) };
+        Ok(Prepared { model: None, exported, compiled: Some(compiled) })
+    }
+
+    /// The EPContext node ORT writes for a compiled group (`ep.context_enable=1`).
+    fn context_node(&self, fused_name: &str, c: &Compiled, outputs: &[String]) -> Result<*mut OrtNode> {
+        let opts = &self.options.context;
+        let Some(blob) = c.exe.export_generic()? else {
+            crate::bail!(
+                "ovep: {fused_name} cannot be written as an EPContext node: OpenVINO compiles it per input shape only"
+            );
+        };
+        let model_path = self.pending.lock().unwrap_or_else(|e| e.into_inner()).model_path.clone();
+        // Where ORT writes the context model: blob files go beside it.
+        let (dir, stem) = match (&opts.file_path, &model_path) {
+            (Some(f), _) => (f.parent().map(std::path::Path::to_path_buf), f.file_stem()),
+            (None, Some(m)) => (m.parent().map(std::path::Path::to_path_buf), None),
+            (None, None) => (None, None),
+        };
+        let stem = match stem {
+            Some(s) => s.to_string_lossy().into_owned(),
+            None => model_path
+                .as_ref()
+                .and_then(|m| m.file_stem())
+                .map_or("model".into(), |s| format!("{}_ctx", s.to_string_lossy())),
+        };
+        let dir = match dir {
+            Some(d) if d.as_os_str().is_empty() => std::path::PathBuf::from("."),
+            Some(d) => d,
+            None if opts.embed => std::path::PathBuf::from("."),
+            None => crate::bail!(
+                "ovep: EPContext blobs go beside the context model, but the model came from memory: set                  ep.context_file_path, or ep.context_embed_mode=1"
+            ),
+        };
+        let node = context::node_attributes(opts, &dir, &stem, fused_name, &self.identity, &blob)?;
+        crate::ort::editor::create_node(
+            context::OP_TYPE,
+            context::DOMAIN,
+            fused_name,
+            &c.exe.input_names(),
+            outputs,
+            &node.attributes,
+        )
+    }
+
     /// Tell ORT to fuse these nodes into one node for ovep.
     fn fuse(&self, snap: &GraphSnapshot, nodes: &[usize], support: *mut OrtEpGraphSupportInfo) -> Result<()> {
         let raw: Vec<*const OrtNode> = nodes.iter().map(|&i| snap.nodes[i].raw).collect();
@@ -247,6 +338,15 @@ impl Ep {
         let kernel_outputs = names(fused.outputs()?)?;
         let snap = GraphSnapshot::take(graph)?;
         let key = group_key(snap.nodes.iter().flat_map(|n| n.outputs.iter()));
+        if let [node] = snap.nodes.as_slice() {
+            if context::is_ours(node) {
+                let prepared = self.import_context(node)?;
+                let exe =
+                    Executable::new(fused_name.clone(), self.target.clone(), prepared, &kernel_inputs, &kernel_outputs)
+                        .map_err(|e| e.context(format!("ovep: loading EPContext node {}", node.name)))?;
+                return Ok(Compiled { group: key, exe: Arc::new(exe), from_cache: true, outputs: kernel_outputs });
+            }
+        }
         let cached = self.converted.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
         let warm = self.pending.lock().unwrap_or_else(|e| e.into_inner()).warm.remove(&key);
         let from_cache = cached.is_none() && warm.is_some();
@@ -269,7 +369,7 @@ impl Ep {
         let exe = Executable::new(fused_name.clone(), self.target.clone(), prepared, &kernel_inputs, &kernel_outputs)
             .map_err(|e| e.context(format!("ovep: compiling {fused_name} for {device}")))?;
         self.logger.verbose(&format!("ovep: {fused_name} ({} nodes) ready on {device}", snap.nodes.len()));
-        Ok(Compiled { group: key, exe: Arc::new(exe), from_cache })
+        Ok(Compiled { group: key, exe: Arc::new(exe), from_cache, outputs: kernel_outputs })
     }
 
     /// Compile for the session's device, reporting how long it took: NPU compiles take
@@ -318,7 +418,7 @@ unsafe extern "C" fn compile(
     fused_nodes: *const *const OrtNode,
     count: usize,
     node_compute_infos: *mut *mut OrtNodeComputeInfo,
-    _ep_context_nodes: *mut *mut OrtNode,
+    ep_context_nodes: *mut *mut OrtNode,
 ) -> *mut OrtStatus {
     ffi::status("Compile", || {
         let ep = Ep::get(this);
@@ -338,6 +438,30 @@ unsafe extern "C" fn compile(
                 }
             }
         }
+        // The session asks for an EPContext model (ep.context_enable=1, also set by ORT's model
+        // compiler): one node per fused node, which ORT then owns. (ORT passes the array in
+        // other sessions too.)
+        if !ep_context_nodes.is_null() && ep.options.context.enable {
+            let mut nodes = Vec::with_capacity(count);
+            for (i, c) in built.iter().enumerate() {
+                let fused = crate::ort::graph::Node::from_raw(*fused_nodes.add(i));
+                match fused.name().and_then(|name| ep.context_node(&name, c, &c.outputs)) {
+                    Ok(n) => nodes.push(n),
+                    Err(e) => {
+                        for n in nodes {
+                            (crate::ort::api::api().ReleaseNode)(n);
+                        }
+                        for p in made {
+                            drop(ComputeInfo::from_raw(p));
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            for (i, n) in nodes.into_iter().enumerate() {
+                *ep_context_nodes.add(i) = n;
+            }
+        }
         for (i, p) in made.into_iter().enumerate() {
             *node_compute_infos.add(i) = p;
         }
@@ -347,6 +471,10 @@ unsafe extern "C" fn compile(
         ep.save_to_cache(built);
         Ok(())
     })
+}
+
+unsafe extern "C" fn get_compatibility_info(this: *mut OrtEp, _graph: *const OrtGraph) -> *const c_char {
+    Ep::get(this).compatibility_info.as_ptr()
 }
 
 unsafe extern "C" fn release_node_compute_infos(_this: *mut OrtEp, infos: *mut *mut OrtNodeComputeInfo, count: usize) {
@@ -365,8 +493,10 @@ unsafe extern "C" fn release_node_compute_infos(_this: *mut OrtEp, infos: *mut *
 struct Compiled {
     group: String,
     exe: Arc<Executable>,
-    /// Imported from the cache (nothing to write back).
+    /// Imported from the cache or an EPContext node (nothing to write back).
     from_cache: bool,
+    /// The fused node's outputs, in ORT's order.
+    outputs: Vec<String>,
 }
 
 impl Ep {

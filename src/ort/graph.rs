@@ -118,6 +118,15 @@ impl<'g> Graph<'g> {
         Ok(v)
     }
 
+    /// The path of the model file the graph was loaded from (None: loaded from memory).
+    pub fn model_path(&self) -> Result<Option<std::path::PathBuf>> {
+        let mut p: *const c_char = ptr::null();
+        // os_char is char on the platforms ovep supports.
+        call!(Graph_GetModelPath(self.ptr, &mut p as *mut *const c_char as *mut _))?;
+        let path = unsafe { owned_str(p) };
+        Ok((!path.is_empty()).then(|| path.into()))
+    }
+
     /// `(domain, version)` pairs the model imports.
     pub fn opsets(&self) -> Result<Vec<(String, i64)>> {
         let mut n = 0;

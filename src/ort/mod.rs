@@ -5,6 +5,7 @@ pub mod abi;
 pub mod api;
 pub mod config;
 pub mod device;
+pub mod editor;
 pub mod graph;
 pub mod kernel;
 pub mod logger;

@@ -209,7 +209,10 @@ impl Executable {
             });
         }
         let onnx = exported.onnx;
-        let weight_inputs = crate::onnx::export::weights_by_address(&onnx).ok().and_then(|(names, nested)| {
+        // A blob imported from an EPContext node comes without its ONNX form: nothing to
+        // specialize from (the generic model serves every shape it accepts).
+        let weights = if onnx.is_empty() { None } else { crate::onnx::export::weights_by_address(&onnx).ok() };
+        let weight_inputs = weights.and_then(|(names, nested)| {
             if nested {
                 return None;
             }
@@ -334,7 +337,7 @@ impl Executable {
     /// The ONNX form with every weight at its current address (from this run's inputs).
     fn current_onnx(&self, ctx: &KernelContext) -> Result<Vec<u8>> {
         let Some(weights) = &self.weight_inputs else {
-            bail!("{}: the subgraph's weights cannot be found again; no specialization", self.name);
+            bail!("{}: no ONNX form to specialize from (its weights cannot be found again, or it came from an EPContext node)", self.name);
         };
         let mut addresses = Vec::with_capacity(weights.len());
         for (name, k) in weights {
@@ -342,6 +345,13 @@ impl Executable {
             addresses.push((name.clone(), t.data as usize, t.bytes));
         }
         crate::onnx::export::with_weight_addresses(&self.onnx, &addresses)
+    }
+
+    /// The fused-node inputs OpenVINO reads, in the fused node's order.
+    pub fn input_names(&self) -> Vec<String> {
+        let mut bound: Vec<&Binding> = self.inputs.iter().collect();
+        bound.sort_by_key(|b| b.kernel_index);
+        bound.iter().map(|b| b.name.to_string_lossy().into_owned()).collect()
     }
 
     /// The generic compiled model in OpenVINO's export format (None when there is no
