@@ -66,14 +66,44 @@ struct OrtEpFactory;
 struct OrtStatus;
 
 /*
- * The two functions ONNX Runtime calls after loading the library; nothing else is exported.
- * CreateEpFactories creates one factory; ReleaseEpFactory releases it. Neither ever lets an
- * error escape other than as a returned OrtStatus (NULL on success).
+ * The two functions ONNX Runtime calls after loading the library. CreateEpFactories creates
+ * one factory; ReleaseEpFactory releases it. Neither ever lets an error escape other than as a
+ * returned OrtStatus (NULL on success).
  */
 struct OrtStatus* CreateEpFactories(const char* registration_name, const struct OrtApiBase* ort_api_base,
                                     const struct OrtLogger* default_logger, struct OrtEpFactory** factories,
                                     size_t max_factories, size_t* num_factories);
 struct OrtStatus* ReleaseEpFactory(struct OrtEpFactory* factory);
+
+/*
+ * Fast start: pass the original model path and start at EPContext-load speed, with no files to
+ * manage. ovep keeps one EPContext model per model file under the cache directory, keyed by the
+ * model's bytes (and external-data files), the OpenVINO build, the device and its full name,
+ * `options_key` and ovep's version; a changed model is simply another key.
+ *
+ *   char path[4096];
+ *   int r = ovep_fast_start_path("model.onnx", "CPU", "precision=f32", NULL, path, sizeof path);
+ *   if (r == OVEP_FAST_START_READY)      -> create the session on `path` (an EPContext model)
+ *   else if (r == OVEP_FAST_START_BUILD) -> create the session on "model.onnx" with the session
+ *        config entries ep.context_enable=1 and ep.context_file_path=<path>, then call
+ *        ovep_fast_start_publish(path, path, sizeof path) (the session is ready to use as is)
+ *   else if (r == OVEP_FAST_START_OFF)   -> the cache is off: create the session on "model.onnx"
+ *   else                                 -> `path` holds the error message
+ *
+ * device: the OpenVINO device of the session (NULL: "CPU"). options_key: any text that changes
+ * when the ovep options the session uses change (e.g. "key=value" pairs). cache_dir: NULL for the
+ * default (the cache_dir option's rules), "" for off. Results are NUL-terminated, truncated to
+ * out_size. Safe to call from several processes at once: one publishes, the others reuse it.
+ */
+#define OVEP_FAST_START_READY 1
+#define OVEP_FAST_START_BUILD 0
+#define OVEP_FAST_START_OFF (-1)
+#define OVEP_FAST_START_FAILED (-2)
+int ovep_fast_start_path(const char* model_path, const char* device, const char* options_key, const char* cache_dir,
+                         char* out, size_t out_size);
+/* Publish the EPContext model built at `staged_path`; writes its final path into `out`. Returns
+ * OVEP_FAST_START_READY, or OVEP_FAST_START_FAILED with the message in `out`. */
+int ovep_fast_start_publish(const char* staged_path, char* out, size_t out_size);
 
 #ifdef __cplusplus
 }

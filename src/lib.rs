@@ -2,15 +2,18 @@
 //!
 //! ONNX Runtime loads `libovep.so` with `RegisterExecutionProviderLibrary` and calls the two
 //! functions below; everything else is reached through the function tables they hand over.
+//! Hosts (and the Python package) also call ovep's own C API, `capi` (`include/ovep.h`).
 //!
-//! Layout: `ffi` (the panic/error boundary), `cache` (content-addressed blob store), `ort` (ORT ABI and safe views), `ep` (the
-//! objects ORT calls), `partition` (which nodes OpenVINO takes), `onnx` (subgraph
-//! serialization), `ov` (OpenVINO loading and handles), `runtime` (running compiled
-//! subgraphs).
+//! Layout: `ffi` (the panic/error boundary), `cache` (content-addressed blob store), `ort`
+//! (ORT ABI and safe views), `ep` (the objects ORT calls), `partition` (which nodes OpenVINO
+//! takes), `onnx` (subgraph serialization), `ov` (OpenVINO loading and handles), `runtime`
+//! (running compiled subgraphs), `fast_start` (EPContext models kept per model file).
 
 pub mod cache;
+pub mod capi;
 pub mod ep;
 pub mod error;
+pub mod fast_start;
 pub mod ffi;
 pub mod onnx;
 pub mod ort;

@@ -7,6 +7,10 @@ Use it from any onnxruntime >= 1.23.2:
     so = ort.SessionOptions()
     so.add_provider_for_devices(devices[:1], {"precision": "f32"})
     sess = ort.InferenceSession("model.onnx", sess_options=so)
+
+Or, to start at EPContext speed from the second process on with nothing to manage:
+
+    sess = ovep.InferenceSession("model.onnx", options={"precision": "f32"})
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 import glob
 import os
 
-__all__ = ["EP_NAME", "get_library_path", "register", "__version__"]
+__all__ = ["EP_NAME", "InferenceSession", "get_library_path", "register", "__version__"]
 
 __version__ = "0.1.0"
 
@@ -57,3 +61,49 @@ def register(ort=None, name: str = DEFAULT_REGISTRATION_NAME):
 
 
 _registered: set[str] = set()
+
+
+def InferenceSession(path_or_bytes, sess_options=None, providers=None, provider_options=None, *,
+                     device: str = "CPU", options: dict | None = None, cache_dir: str | None = None, **kwargs):
+    """``onnxruntime.InferenceSession`` on ovep, with fast start: the first process compiles the model and
+    keeps an EPContext model for it in ovep's cache; later ones load that (no conversion, no compile, no
+    weights for what OpenVINO runs). A changed model file is compiled again, transparently.
+
+    ``device``: the OpenVINO device of ovep's ``OrtEpDevice`` ("CPU", "GPU", ...). ``options``: ovep's options
+    (see the README). ``cache_dir``: None for the default cache, "" for no fast start (plain session).
+    ``providers`` may only name ``CPUExecutionProvider`` (ORT's fallback for what ovep leaves, always on);
+    ``sess_options`` is used as given, plus ovep's device (and the EPContext switches when compiling).
+    Returns an ``onnxruntime.InferenceSession``.
+    """
+    import onnxruntime as ort  # noqa: PLC0415 - any onnxruntime build
+
+    from . import _capi
+
+    others = [p for p in (providers or []) if (p[0] if isinstance(p, tuple) else p) != "CPUExecutionProvider"]
+    if others or provider_options:
+        raise ValueError(f"ovep.InferenceSession runs on ovep (and ORT's CPU EP); got providers={providers!r}")
+    chosen = [d for d in register(ort) if dict(d.ep_metadata).get("ov_device") == device.upper()]
+    if not chosen:
+        have = [dict(d.ep_metadata).get("ov_device") for d in register(ort)]
+        raise ValueError(f"ovep offers no OpenVINO device {device!r}; it offers {have}")
+    opts = {str(k): str(v) for k, v in (options or {}).items()}
+    if cache_dir is not None:
+        opts.setdefault("cache_dir", cache_dir)
+    so = sess_options if sess_options is not None else ort.SessionOptions()
+    so.add_provider_for_devices(chosen[:1], opts)
+    kwargs.setdefault("enable_fallback", 0)  # ORT's Python fallback would hide ovep's errors
+    if not isinstance(path_or_bytes, (str, os.PathLike)):
+        return ort.InferenceSession(path_or_bytes, sess_options=so, **kwargs)
+    model = os.path.abspath(os.fspath(path_or_bytes))
+    options_key = "\n".join(f"{k}={v}" for k, v in sorted(opts.items()) if k != "cache_dir")
+    state, path = _capi.fast_start_path(model, device.upper(), options_key, opts.get("cache_dir"))
+    if state == _capi.READY:
+        return ort.InferenceSession(path, sess_options=so, **kwargs)
+    if state == _capi.OFF:
+        return ort.InferenceSession(model, sess_options=so, **kwargs)
+    so.add_session_config_entry("ep.context_enable", "1")
+    so.add_session_config_entry("ep.context_file_path", path)
+    so.add_session_config_entry("ep.context_embed_mode", "0")
+    sess = ort.InferenceSession(model, sess_options=so, **kwargs)
+    _capi.fast_start_publish(path)
+    return sess

@@ -40,4 +40,5 @@ pub use key::{hash_large, Key, KeyBuilder, KeyField, PARALLEL_HASH_MIN};
 pub use location::{resolve_dir, ENV_CACHE_DIR};
 pub use manifest::{Manifest, FORMAT, FORMAT_VERSION};
 pub use outcome::{EntryInfo, Hit, Lookup, PruneReport, Stats, Stored, VerifyReport};
+pub use perms::ensure_private_root;
 pub use store::{Store, DEFAULT_MAX_BYTES, STALE_TEMP_AGE};

@@ -507,7 +507,9 @@ impl Ep {
         else {
             return;
         };
-        if built.is_empty() || built.iter().all(|c| c.from_cache) {
+        // Nothing new, or the session writes an EPContext model: that is the kept artifact
+        // (fast start builds one), a second copy in the blob cache would double the disk used.
+        if built.is_empty() || built.iter().all(|c| c.from_cache) || self.options.context.enable {
             return;
         }
         cache.save(graph, built.into_iter().map(|c| (c.group, c.exe)).collect());

@@ -1,0 +1,96 @@
+//! ovep's own C API (`include/ovep.h`), for hosts and the Python package: fast start today.
+//! Every function returns an int and writes a path or an error message into the caller's
+//! buffer; panics are caught at this boundary like at ORT's.
+
+use std::ffi::{c_char, c_int, CStr};
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::fast_start::{self, Slot};
+use crate::ffi;
+
+pub const READY: c_int = 1;
+pub const BUILD: c_int = 0;
+pub const OFF: c_int = -1;
+pub const FAILED: c_int = -2;
+
+unsafe fn arg<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    CStr::from_ptr(p).to_str().map(Some).map_err(|_| Error::invalid_argument(format!("ovep: {what} is not UTF-8")))
+}
+
+/// Copy `text` into the caller's buffer (truncated, always NUL-terminated).
+unsafe fn write_out(out: *mut c_char, size: usize, text: &str) {
+    if out.is_null() || size == 0 {
+        return;
+    }
+    let n = text.len().min(size - 1);
+    std::ptr::copy_nonoverlapping(text.as_ptr().cast(), out, n);
+    *out.add(n) = 0;
+}
+
+/// Run `f`, writing its text or its error into `out`.
+unsafe fn run(
+    entry: &'static str,
+    out: *mut c_char,
+    size: usize,
+    f: impl FnOnce() -> Result<(c_int, String)>,
+) -> c_int {
+    match ffi::catch(entry, f) {
+        Ok((code, text)) => {
+            write_out(out, size, &text);
+            code
+        }
+        Err(e) => {
+            write_out(out, size, &e.message);
+            FAILED
+        }
+    }
+}
+
+/// See `ovep_fast_start_path` in include/ovep.h.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `out` has room for `out_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ovep_fast_start_path(
+    model_path: *const c_char,
+    device: *const c_char,
+    options_key: *const c_char,
+    cache_dir: *const c_char,
+    out: *mut c_char,
+    out_size: usize,
+) -> c_int {
+    run("ovep_fast_start_path", out, out_size, || {
+        let model =
+            arg(model_path, "model_path")?.ok_or_else(|| Error::invalid_argument("ovep: model_path is NULL"))?;
+        let device = arg(device, "device")?.unwrap_or("CPU");
+        let options_key = arg(options_key, "options_key")?.unwrap_or("");
+        let slot = fast_start::slot(Path::new(model), device, options_key, arg(cache_dir, "cache_dir")?)?;
+        Ok(match slot {
+            Some(Slot::Ready(p)) => (READY, p.to_string_lossy().into_owned()),
+            Some(Slot::Build(p)) => (BUILD, p.to_string_lossy().into_owned()),
+            None => (OFF, String::new()),
+        })
+    })
+}
+
+/// See `ovep_fast_start_publish` in include/ovep.h.
+///
+/// # Safety
+/// `staged_path` is NUL-terminated; `out` has room for `out_size` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn ovep_fast_start_publish(
+    staged_path: *const c_char,
+    out: *mut c_char,
+    out_size: usize,
+) -> c_int {
+    run("ovep_fast_start_publish", out, out_size, || {
+        let staged =
+            arg(staged_path, "staged_path")?.ok_or_else(|| Error::invalid_argument("ovep: staged_path is NULL"))?;
+        let published = fast_start::publish(Path::new(staged))?;
+        Ok((READY, published.to_string_lossy().into_owned()))
+    })
+}

@@ -1,0 +1,92 @@
+"""Fast start through the real ORT: ovep.InferenceSession(original path) compiles in the first process and
+keeps an EPContext model in the cache; the next process loads that (no compile) with the CPU EP's outputs; a
+changed model file is compiled again; processes starting together on an empty cache all succeed and leave
+one context model; cache_dir="" is a plain session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from comparison import compare
+from sessions import cpu_session
+
+HERE = Path(__file__).resolve().parent
+
+
+def _feeds(seed: int = 0) -> dict[str, np.ndarray]:
+    return {"image": np.random.default_rng(seed).random((1, 3, 64, 64), dtype=np.float32)}
+
+
+def _start(model: Path, cache: Path | str, tmp: Path, feeds: dict) -> subprocess.Popen:
+    n = len(list(tmp.glob("feeds-*")))
+    np.savez(tmp / f"feeds-{n}.npz", **feeds)
+    return subprocess.Popen([sys.executable, str(HERE / "fast_start_child.py"), str(model), str(cache),
+                             str(tmp / f"feeds-{n}.npz"), str(tmp / f"out-{n}.npz")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _finish(p: subprocess.Popen) -> tuple[list[np.ndarray], str]:
+    _, log = p.communicate(timeout=300)
+    assert p.returncode == 0, f"child failed ({p.returncode}):\n{log[-3000:]}"
+    out = Path(p.args[5])
+    with np.load(out) as z:
+        return [z[f"arr_{i}"] for i in range(len(z.files))], log
+
+
+def _run(model, cache, tmp, feeds):
+    return _finish(_start(model, cache, tmp, feeds))
+
+
+def _contexts(cache: Path) -> list[Path]:
+    return sorted((cache / "ctx").glob("*/model_ctx.onnx"))
+
+
+def test_second_process_loads_the_kept_context_model(synthetic_models, tmp_path):
+    model, cache, feeds = synthetic_models["small_cnn"], tmp_path / "cache", _feeds()
+    want = cpu_session(model).run(None, feeds)
+    cold, log = _run(model, cache, tmp_path, feeds)
+    compare(cold, want, what="first process (compiles)")
+    assert "compiled a subgraph" in log, log[-2000:]
+    assert len(_contexts(cache)) == 1
+    assert not list((cache / "v1").glob("*/*/manifest.json")), "the blob cache kept a second copy"
+    warm, log = _run(model, cache, tmp_path, feeds)
+    compare(warm, want, what="second process (loads the EPContext model)")
+    assert "EPContext nodes compiled by ovep" in log and "compiled a subgraph" not in log, log[-2000:]
+
+
+def test_changed_model_is_compiled_again(synthetic_models, tmp_path):
+    cache, feeds = tmp_path / "cache", _feeds(1)
+    model = tmp_path / "m.onnx"
+    m = onnx.load(str(synthetic_models["small_cnn"]))
+    onnx.save(m, str(model))
+    _run(model, cache, tmp_path, feeds)
+    # Same size, other weights: a path- or size-based key would load the old context model.
+    w = m.graph.initializer[0]
+    w.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(w) * 2 + 0.5, w.name))
+    onnx.save(m, str(model))
+    got, log = _run(model, cache, tmp_path, feeds)
+    compare(got, cpu_session(model).run(None, feeds), what="after the model file changed")
+    assert "compiled a subgraph" in log, "the changed model was not compiled again"
+    assert len(_contexts(cache)) == 2
+
+
+def test_processes_starting_together_share_one_context_model(synthetic_models, tmp_path):
+    model, cache, feeds = synthetic_models["small_cnn"], tmp_path / "cache", _feeds(2)
+    want = cpu_session(model).run(None, feeds)
+    for got, _ in [_finish(p) for p in [_start(model, cache, tmp_path, feeds) for _ in range(4)]]:
+        compare(got, want, what="one of four processes started together")
+    assert len(_contexts(cache)) == 1
+    assert not list((cache / "ctx").glob(".staging-*")), "staging directories were left behind"
+
+
+def test_empty_cache_dir_is_a_plain_session(synthetic_models, tmp_path):
+    model, feeds = synthetic_models["small_cnn"], _feeds(3)
+    got, log = _run(model, "", tmp_path, feeds)
+    compare(got, cpu_session(model).run(None, feeds), what="cache_dir=''")
+    assert "compiled a subgraph" in log
