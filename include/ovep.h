@@ -105,6 +105,20 @@ int ovep_fast_start_path(const char* model_path, const char* device, const char*
  * OVEP_FAST_START_READY, or OVEP_FAST_START_FAILED with the message in `out`. */
 int ovep_fast_start_publish(const char* staged_path, char* out, size_t out_size);
 
+/*
+ * Cache maintenance (what `ovep cache ...` runs). command: "ls", "stats", "verify" (removes what
+ * is damaged), "prune" (argument: size cap in bytes; least recently used first), "export" /
+ * "import" (argument: a bundle file to copy to other machines; import verifies every entry and
+ * skips those compiled for another OpenVINO build or a device this machine lacks). cache_dir:
+ * NULL for the default. Returns 0 with a JSON report in *out, or OVEP_FAST_START_FAILED with the
+ * message in *out; free *out with ovep_string_free.
+ */
+int ovep_cache_command(const char* cache_dir, const char* command, const char* argument, char** out);
+void ovep_string_free(char* s);
+
+/* Wait for ovep's background work (cache writes, shape compiles): 1 when done, 0 on timeout. */
+int ovep_wait_background(unsigned long long timeout_ms);
+
 #ifdef __cplusplus
 }
 #endif

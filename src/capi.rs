@@ -94,3 +94,66 @@ pub unsafe extern "C" fn ovep_fast_start_publish(
         Ok((READY, published.to_string_lossy().into_owned()))
     })
 }
+
+/// See `ovep_cache_command` in include/ovep.h.
+///
+/// # Safety
+/// Strings are NULL or NUL-terminated; `out` is a valid pointer to write a string pointer to.
+#[no_mangle]
+pub unsafe extern "C" fn ovep_cache_command(
+    cache_dir: *const c_char,
+    command: *const c_char,
+    argument: *const c_char,
+    out: *mut *mut c_char,
+) -> c_int {
+    let result = ffi::catch("ovep_cache_command", || {
+        use crate::maintenance as m;
+        let root = m::root(arg(cache_dir, "cache_dir")?)?;
+        let a = arg(argument, "argument")?;
+        let need = |what: &str| a.ok_or_else(|| Error::invalid_argument(format!("ovep cache: {what} is required")));
+        let report = match arg(command, "command")?.unwrap_or("") {
+            "ls" => m::ls(&root)?,
+            "stats" => m::stats(&root)?,
+            "verify" => m::verify(&root)?,
+            "prune" => {
+                let max = need("the size cap in bytes")?;
+                let max = max.parse().map_err(|_| Error::invalid_argument(format!("ovep cache: bad size {max:?}")))?;
+                m::prune(&root, max)?
+            }
+            "export" => m::export(&root, Path::new(need("the bundle path")?))?,
+            "import" => m::import(&root, Path::new(need("the bundle path")?))?,
+            other => {
+                return Err(Error::invalid_argument(format!(
+                    "ovep cache: unknown command {other:?} (ls, stats, verify, prune, export, import)"
+                )))
+            }
+        };
+        Ok(report.to_string())
+    });
+    let (code, text) = match result {
+        Ok(json) => (0, json),
+        Err(e) => (FAILED, e.message),
+    };
+    if !out.is_null() {
+        *out = std::ffi::CString::new(text.replace('\0', " ")).unwrap_or_default().into_raw();
+    }
+    code
+}
+
+/// Free a string ovep returned.
+///
+/// # Safety
+/// `s` is NULL or came from `ovep_cache_command` and was not freed.
+#[no_mangle]
+pub unsafe extern "C" fn ovep_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        drop(std::ffi::CString::from_raw(s));
+    }
+}
+
+/// Wait until ovep's background work (cache writes, shape compiles) is done; 1 if it is, 0
+/// if `timeout_ms` passed first. For tools that exit right after creating sessions.
+#[no_mangle]
+pub extern "C" fn ovep_wait_background(timeout_ms: u64) -> c_int {
+    c_int::from(crate::runtime::background::wait_idle(std::time::Duration::from_millis(timeout_ms)))
+}

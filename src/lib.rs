@@ -15,6 +15,7 @@ pub mod ep;
 pub mod error;
 pub mod fast_start;
 pub mod ffi;
+pub mod maintenance;
 pub mod onnx;
 pub mod ort;
 pub mod ov;

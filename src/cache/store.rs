@@ -119,6 +119,11 @@ impl Store {
         result
     }
 
+    /// Read and check an entry without marking it used (exporting a bundle is not a use).
+    pub fn peek(&self, key: &Key) -> Result<Lookup> {
+        self.read_verified(key)
+    }
+
     /// Remove `key`'s entry. `Ok(false)` if there was none.
     pub fn remove(&self, key: &Key) -> Result<bool> {
         let dir = layout::entry_dir(&self.format_dir, key);

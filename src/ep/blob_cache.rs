@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::context::Identity;
 use crate::cache::{hash_large, resolve_dir, Key, KeyBuilder, Lookup, Store};
 use crate::error::Result;
 use crate::onnx::export::{export_subgraph, without_addresses};
@@ -160,27 +161,36 @@ impl BlobCache {
 
     /// Cold path: export each group's compiled model and store it, then the partition, on
     /// a background thread. A cache that cannot be written costs one warning.
-    pub fn save(self: &Arc<Self>, graph: Key, groups: Vec<(String, Arc<Executable>)>) {
+    pub fn save(self: &Arc<Self>, graph: Key, groups: Vec<(String, Arc<Executable>)>, identity: Identity) {
         let me = self.clone();
         background::spawn("cache-write", move || {
-            if let Err(e) = me.write(&graph, &groups) {
+            if let Err(e) = me.write(&graph, &groups, &identity) {
                 me.logger.warn(&format!("ovep: could not write the compiled-model cache (running uncached): {e}"));
             }
         });
     }
 
-    fn write(&self, graph: &Key, groups: &[(String, Arc<Executable>)]) -> Result<()> {
+    fn write(&self, graph: &Key, groups: &[(String, Arc<Executable>)], identity: &Identity) -> Result<()> {
+        // What `ovep cache import` checks before taking an entry from another machine.
+        let entry_meta = |k: &str, v: String| {
+            BTreeMap::from([
+                (k.to_string(), v),
+                ("openvino".to_string(), identity.openvino.clone()),
+                ("device".to_string(), identity.device.clone()),
+                ("device_name".to_string(), identity.device_name.clone()),
+            ])
+        };
         let mut cached = Vec::new();
         for (group, exe) in groups {
             let key = Self::group_key(graph, group);
             let Some(blob) = exe.export_generic()? else { return Ok(()) };
-            let meta = BTreeMap::from([("group".to_string(), group.chars().take(200).collect())]);
+            let meta = entry_meta("group", group.chars().take(200).collect());
             self.store.store(&key, &blob, &[], &meta)?;
             cached.push(CachedGroup { group: group.clone(), blob: key.to_hex() });
         }
         let partition = serde_json::to_vec(&CachedPartition { groups: cached })
             .map_err(|e| crate::error::Error::ep_fail(e.to_string()))?;
-        let meta = BTreeMap::from([("kind".to_string(), "partition".to_string())]);
+        let meta = entry_meta("kind", "partition".to_string());
         self.store.store(graph, &partition, &[], &meta)?;
         self.logger.info(&format!("ovep: compiled-model cache written ({} subgraphs)", groups.len()));
         Ok(())

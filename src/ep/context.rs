@@ -223,13 +223,25 @@ pub fn check(node: &NodeSnapshot, here: &Identity) -> Result<Notes> {
 /// The blob of an ovep EPContext node, verified against its notes. `model_dir`: the directory
 /// of the context model (for blobs kept in files beside it).
 pub fn load_blob(node: &NodeSnapshot, notes: &Notes, model_dir: Option<&Path>) -> Result<Vec<u8>> {
-    let name = &node.name;
     let context = node.attributes.iter().find(|(n, _)| n == "ep_cache_context").and_then(|(_, v)| match v {
         AttrData::String(s) => Some(s.as_slice()),
         _ => None,
     });
-    let Some(context) = context else { bail!("ovep: EPContext node {name} has no ep_cache_context") };
-    let blob = if int_attr(node, "embed_mode").unwrap_or(1) == 1 {
+    let Some(context) = context else { bail!("ovep: EPContext node {} has no ep_cache_context", node.name) };
+    let embedded = int_attr(node, "embed_mode").unwrap_or(1) == 1;
+    blob_from(&node.name, embedded, context, notes, model_dir)
+}
+
+/// An EPContext blob from its `ep_cache_context` (embedded, or a file name beside the
+/// model), verified against the node's notes.
+pub fn blob_from(
+    name: &str,
+    embedded: bool,
+    context: &[u8],
+    notes: &Notes,
+    model_dir: Option<&Path>,
+) -> Result<Vec<u8>> {
+    let blob = if embedded {
         base64::engine::general_purpose::STANDARD.decode(context).map_err(|e| {
             Error::invalid_argument(format!("ovep: EPContext node {name}: embedded blob is damaged ({e})"))
         })?

@@ -512,7 +512,7 @@ impl Ep {
         if built.is_empty() || built.iter().all(|c| c.from_cache) || self.options.context.enable {
             return;
         }
-        cache.save(graph, built.into_iter().map(|c| (c.group, c.exe)).collect());
+        cache.save(graph, built.into_iter().map(|c| (c.group, c.exe)).collect(), self.identity.clone());
     }
 }
 

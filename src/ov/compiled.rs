@@ -55,6 +55,13 @@ impl CompiledModel {
     }
 
     /// Write the compiled blob to `path` (OpenVINO's export format).
+    /// The blob this model was imported from, if it was: exporting an imported model again
+    /// is not reliable (OpenVINO 2026.4's CPU plugin writes a blob it cannot read back), and
+    /// the original bytes are the same compiled model.
+    pub fn imported_from(&self) -> Option<&[u8]> {
+        self.backing.as_deref()
+    }
+
     pub fn export(&self, path: &std::path::Path) -> Result<()> {
         let p = CString::new(path.to_string_lossy().as_bytes())
             .map_err(|_| Error::invalid_argument("export path contains NUL"))?;

@@ -358,6 +358,9 @@ impl Executable {
     /// generic model: every shape is specialized).
     pub fn export_generic(&self) -> Result<Option<Vec<u8>>> {
         let Some(generic) = &self.generic else { return Ok(None) };
+        if let Some(blob) = generic.model.imported_from() {
+            return Ok(Some(blob.to_vec()));
+        }
         static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!(".ovep-export-{}-{n}", std::process::id()));
