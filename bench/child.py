@@ -20,11 +20,19 @@ import traceback
 
 import numpy as np
 
-CONFIGS = ("cpu", "ovep", "ovep-warm", "ov-floor", "in-tree")
+CONFIGS = ("cpu", "ovep", "ovep-warm", "ov-floor", "in-tree",
+           # bench/first_inference.py: the start paths, each from state prepared untimed by the parent
+           "ovep-cold", "ovep-ctx", "ovep-fast", "in-tree-warm", "ov-import")
+OVEP_CONFIGS = ("ovep", "ovep-warm", "ovep-cold", "ovep-ctx", "ovep-fast")
 # What the project's targets compare against: OpenVINO at f32 with the latency hint.
 OV_FLOOR_CONFIG = {"INFERENCE_PRECISION_HINT": "f32", "PERFORMANCE_HINT": "LATENCY"}
 OVEP_OPTIONS = {"precision": "f32", "cache_dir": ""}  # f32 spelled out; "ovep" measures without the cache
-# "ovep-warm": the same with a compiled-model cache that run.py filled before timing (OVEP_BENCH_CACHE).
+# "ovep-warm": the same with a compiled-model cache that run.py filled before timing (OVEP_BENCH_CACHE,
+# or --cache-dir); "ovep-cold": an empty cache (filled by this process); "ovep-ctx": --model is an
+# EPContext model ovep wrote; "ovep-fast": ovep.InferenceSession(original model) with a fast-start
+# cache filled before timing; "in-tree-warm": the in-tree EP with its cache_dir filled before timing;
+# "ov-import": openvino's import_model of a blob exported before timing (--blob), after importing
+# onnxruntime too (the floor for loading an EPContext model through ORT).
 INTREE_OPTIONS = {"device_type": "CPU", "precision": "FP32"}
 
 
@@ -32,7 +40,7 @@ def _ms(t0: float, t1: float) -> float:
     return (t1 - t0) * 1e3
 
 
-def _ort_session(config: str, model: str, profile: bool):
+def _ort_session(config: str, model: str, profile: bool, cache_dir: str | None = None):
     """Import ORT, register ovep when needed, create the session. Returns (ort, session, t_imported)."""
     import onnxruntime as ort  # noqa: PLC0415 - importing is part of what is measured
 
@@ -42,22 +50,31 @@ def _ort_session(config: str, model: str, profile: bool):
         so.enable_profiling = True
         so.profile_file_prefix = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"ovep_bench_{os.getpid()}")
     providers = None
-    if config in ("ovep", "ovep-warm"):
+    if config == "ovep-fast":
+        import ovep  # noqa: PLC0415
+
+        t_imported = time.perf_counter()
+        sess = ovep.InferenceSession(model, so, device="CPU", options={"precision": "f32"}, cache_dir=cache_dir)
+        return ort, sess, t_imported
+    if config in OVEP_CONFIGS:
         import ovep  # noqa: PLC0415
 
         devices = ovep.register(ort)
         cpu = [d for d in devices if d.ep_metadata.get("ov_device") == "CPU"]
         if not (cpu or devices):
             raise RuntimeError(f"ovep registered but offers no device (library {ovep.get_library_path()})")
-        options = dict(OVEP_OPTIONS, cache_dir=os.environ["OVEP_BENCH_CACHE"]) if config == "ovep-warm" else OVEP_OPTIONS
+        options = OVEP_OPTIONS
+        if config in ("ovep-warm", "ovep-cold"):
+            options = dict(OVEP_OPTIONS, cache_dir=cache_dir or os.environ["OVEP_BENCH_CACHE"])
         so.add_provider_for_devices((cpu or devices)[:1], options)
-    elif config == "in-tree":
-        providers = [("OpenVINOExecutionProvider", INTREE_OPTIONS), "CPUExecutionProvider"]
+    elif config in ("in-tree", "in-tree-warm"):
+        options = dict(INTREE_OPTIONS, cache_dir=cache_dir) if config == "in-tree-warm" else INTREE_OPTIONS
+        providers = [("OpenVINOExecutionProvider", options), "CPUExecutionProvider"]
     else:
         providers = ["CPUExecutionProvider"]
     t_imported = time.perf_counter()
     sess = ort.InferenceSession(model, sess_options=so, providers=providers)
-    if config == "in-tree" and "OpenVINOExecutionProvider" not in sess.get_providers():
+    if config.startswith("in-tree") and "OpenVINOExecutionProvider" not in sess.get_providers():
         raise RuntimeError(f"in-tree: OpenVINOExecutionProvider not active (providers {sess.get_providers()})")
     return ort, sess, t_imported
 
@@ -79,7 +96,22 @@ def measure(args) -> dict:
     feeds = dict(np.load(args.inputs))
     res: dict = {"config": args.config, "pid": os.getpid()}
     t0 = time.perf_counter()
-    if args.config == "ov-floor":
+    if args.config == "ov-import":
+        import onnxruntime  # noqa: F401, PLC0415 - loading an EPContext model through ORT pays for ORT too
+        import openvino as ov  # noqa: PLC0415
+
+        t_imp = time.perf_counter()
+        core = ov.Core()
+        with open(args.blob, "rb") as f:
+            compiled = core.import_model(f.read(), "CPU", OV_FLOOR_CONFIG)
+        req = compiled.create_infer_request()
+        t_sess = time.perf_counter()
+        def run():
+            return req.infer(feeds, share_inputs=True)[0]
+        first = run()
+        t_first = time.perf_counter()
+        res["versions"] = {"openvino": ov.get_version()}
+    elif args.config == "ov-floor":
         import openvino as ov  # noqa: PLC0415
 
         t_imp = time.perf_counter()
@@ -94,13 +126,13 @@ def measure(args) -> dict:
         t_first = time.perf_counter()
         res["versions"] = {"openvino": ov.get_version()}
     else:
-        ort, sess, t_imp = _ort_session(args.config, args.model, args.placement)
+        ort, sess, t_imp = _ort_session(args.config, args.model, args.placement, args.cache_dir)
         t_sess = time.perf_counter()
         def run():
             return sess.run(None, feeds)[0]
         first = run()
         t_first = time.perf_counter()
-        res["versions"] = {"onnxruntime-openvino" if args.config == "in-tree" else "onnxruntime": ort.__version__}
+        res["versions"] = {"onnxruntime-openvino" if args.config.startswith("in-tree") else "onnxruntime": ort.__version__}
         res["providers"] = sess.get_providers()
         if args.placement:
             res["placement"] = _placement(sess.end_profiling())
@@ -130,14 +162,14 @@ def measure(args) -> dict:
 
 def warm_only(config: str) -> dict:
     """Load the runtime's libraries once so the first measured child does not pay cold page cache."""
-    if config == "ov-floor":
+    if config in ("ov-floor", "ov-import"):
         import openvino as ov  # noqa: PLC0415
 
         ov.Core().get_versions("CPU")
     else:
         import onnxruntime as ort  # noqa: PLC0415
 
-        if config in ("ovep", "ovep-warm"):
+        if config in OVEP_CONFIGS:
             import ovep  # noqa: PLC0415
 
             ovep.register(ort)
@@ -157,9 +189,22 @@ def main() -> int:
     ap.add_argument("--max-steady-seconds", type=float, default=8.0)
     ap.add_argument("--placement", action="store_true", help="profile the first run and count kernels per EP")
     ap.add_argument("--warm-only", action="store_true")
+    ap.add_argument("--cache-dir", help="ovep-warm/-cold/-fast, in-tree-warm: the cache directory")
+    ap.add_argument("--blob", help="ov-import: the exported compiled model")
+    ap.add_argument("--export-blob", help="compile --model with openvino and export it here, then exit")
     args = ap.parse_args()
     try:
-        res = warm_only(args.config) if args.warm_only else measure(args)
+        if args.export_blob:
+            import openvino as ov  # noqa: PLC0415
+
+            core = ov.Core()
+            compiled = core.compile_model(core.read_model(args.model), "CPU", OV_FLOOR_CONFIG)
+            blob = compiled.export_model()  # a BytesIO in openvino 2026
+            with open(args.export_blob, "wb") as f:
+                f.write(blob.getvalue() if hasattr(blob, "getvalue") else blob)
+            res = {"config": args.config, "exported": args.export_blob}
+        else:
+            res = warm_only(args.config) if args.warm_only else measure(args)
         code = 0
     except BaseException as e:  # noqa: BLE001 - every failure must reach the report, not kill the bench
         res = {"config": args.config, "error": f"{type(e).__name__}: {e}".strip(), "traceback": traceback.format_exc()}

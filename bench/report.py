@@ -66,12 +66,12 @@ def summarize(samples: dict, diffs: dict, placement: dict) -> dict:
     return out
 
 
-def ratios(summary: dict) -> dict:
+def ratios(summary: dict, targets=None) -> dict:
     """model -> target name -> (ratio or None, verdict text)."""
     res = {}
     for model, by_config in summary.items():
         res[model] = {}
-        for name, num, den, metric, limit, best in TARGETS:
+        for name, num, den, metric, limit, best in targets or TARGETS:
             a, b = by_config.get(num), by_config.get(den)
             if a is None or b is None:
                 res[model][name] = (None, "n/a (not run)")
@@ -130,8 +130,9 @@ def _placement(p):
     return ", ".join(f"{short.get(k, k)} {v}" for k, v in sorted(p.items()))
 
 
-def markdown(summary: dict, meta: dict, sizes: dict) -> str:
-    lines = [f"# ovep bench, {meta['date']}", ""]
+def markdown(summary: dict, meta: dict, sizes: dict, targets=None, title: str = "ovep bench") -> str:
+    targets = targets or TARGETS
+    lines = [f"# {title}, {meta['date']}", ""]
     lines.append(
         f"{meta['cpu']}, {meta['cores']} cores ({' '.join(meta['isa'])}); load average at start "
         f"{meta['loadavg_at_start']:.2f}, at end {meta['loadavg_at_end']:.2f}. {meta['reps']} fresh processes per model and config (interleaved), "
@@ -146,9 +147,9 @@ def markdown(summary: dict, meta: dict, sizes: dict) -> str:
     if meta.get("ovep library"):
         lines.append(f"ovep library: `{meta['ovep library']}`, built {meta['ovep library mtime']}.")
     lines += ["", "## Targets", ""]
-    lines.append("| model | " + " | ".join(f"{n} (<= {lim})" for n, _, _, _, lim, _ in TARGETS) + " |")
-    lines.append("|---" * (len(TARGETS) + 1) + "|")
-    for model, by_target in ratios(summary).items():
+    lines.append("| model | " + " | ".join(f"{n} (<= {lim})" for n, _, _, _, lim, _ in targets) + " |")
+    lines.append("|---" * (len(targets) + 1) + "|")
+    for model, by_target in ratios(summary, targets).items():
         lines.append(f"| {model} | " + " | ".join(v for _, v in by_target.values()) + " |")
     lines += ["", "## Measurements (medians over processes)", ""]
     lines.append("| model | config | first ms | import / session / first run ms | process wall ms | steady ms | "
