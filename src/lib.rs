@@ -44,6 +44,7 @@ pub unsafe extern "C" fn CreateEpFactories(
     }
     ffi::status("CreateEpFactories", || {
         ort::logger::set_default_logger(default_logger);
+        ep::devices::point_opencl_kernel_cache();
         if max_factories == 0 {
             return Err(error::Error::invalid_argument("ovep: ORT offered no room for a factory"));
         }

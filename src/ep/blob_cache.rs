@@ -28,6 +28,19 @@ use crate::partition::snapshot::GraphSnapshot;
 use crate::runtime::background;
 use crate::runtime::executable::{CompileTarget, Executable};
 
+/// Compile properties that say where, not what: moving a cache must not change its keys.
+const KEY_EXCLUDED_PROPERTIES: &[&str] = &["CACHE_DIR"];
+
+/// The compile properties a key covers.
+fn keyed_properties(props: &[(String, String)]) -> impl Iterator<Item = &(String, String)> {
+    props.iter().filter(|(n, _)| !KEY_EXCLUDED_PROPERTIES.contains(&n.as_str()))
+}
+
+/// Device properties that identify what a blob was compiled for (read when the device has them):
+/// the NPU's blobs depend on its driver and compiler, a GPU's on its driver.
+pub const DEVICE_KEY_PROPERTIES: &[&str] =
+    &["FULL_DEVICE_NAME", "DEVICE_ARCHITECTURE", "GPU_DRIVER_VERSION", "NPU_DRIVER_VERSION", "NPU_COMPILER_VERSION"];
+
 /// Bump when what a key covers or what an entry holds changes meaning.
 const SCHEME: &str = "ovep-compiled-cache/1";
 
@@ -63,6 +76,11 @@ impl BlobCache {
         }
     }
 
+    /// The cache directory.
+    pub fn root(&self) -> &std::path::Path {
+        self.store.root()
+    }
+
     /// The graph key, or None when the graph cannot be keyed (it is then simply not cached).
     pub fn graph_key(&self, snap: &GraphSnapshot, target: &CompileTarget, min_subgraph_nodes: usize) -> Option<Key> {
         let all: Vec<usize> = (0..snap.nodes.len()).collect();
@@ -87,7 +105,7 @@ impl BlobCache {
             .str("ovep", env!("CARGO_PKG_VERSION"))
             .str("openvino", &core.version)
             .str("device", &target.device);
-        for property in ["FULL_DEVICE_NAME", "DEVICE_ARCHITECTURE", "GPU_DRIVER_VERSION", "NPU_DRIVER_VERSION"] {
+        for &property in DEVICE_KEY_PROPERTIES {
             let base = target.device.split([':', ',']).next().unwrap_or("");
             if let Ok(v) = core.property(base, property) {
                 k.str(property, &v);
@@ -95,7 +113,7 @@ impl BlobCache {
         }
         let mut props = target.properties.clone();
         props.sort();
-        for (name, value) in &props {
+        for (name, value) in keyed_properties(&props) {
             k.str(name, value);
         }
         k.u64("min_subgraph_nodes", min_subgraph_nodes as u64)
@@ -194,5 +212,24 @@ impl BlobCache {
         self.store.store(graph, &partition, &[], &meta)?;
         self.logger.info(&format!("ovep: compiled-model cache written ({} subgraphs)", groups.len()));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cover_what_is_compiled_not_where_the_cache_is() {
+        let props = vec![
+            ("CACHE_DIR".to_string(), "/home/u/.cache/ovep/gpu/ab".to_string()),
+            ("INFERENCE_PRECISION_HINT".to_string(), "f32".to_string()),
+        ];
+        let keyed: Vec<&str> = keyed_properties(&props).map(|(n, _)| n.as_str()).collect();
+        assert_eq!(keyed, ["INFERENCE_PRECISION_HINT"]);
+        assert!(
+            DEVICE_KEY_PROPERTIES.contains(&"NPU_DRIVER_VERSION")
+                && DEVICE_KEY_PROPERTIES.contains(&"NPU_COMPILER_VERSION")
+        );
     }
 }

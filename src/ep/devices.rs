@@ -71,6 +71,25 @@ pub fn must_be_listed(device_type: &str) -> Option<&str> {
     (!device_type.contains(':') && device_type != "AUTO").then_some(device_type)
 }
 
+/// Intel's OpenCL driver keeps compiled GPU kernels where `cl_cache_dir` says, read once when
+/// the GPU plugin starts the driver: so it is set here, at registration, before OpenVINO loads
+/// (only if the host has not set it, and only when the default cache is on). Returns the
+/// directory it now points to.
+pub fn point_opencl_kernel_cache() -> Option<std::path::PathBuf> {
+    // No render node, no GPU driver to configure (and no directory to create).
+    if std::env::var_os("cl_cache_dir").is_some() || !std::path::Path::new("/dev/dri").is_dir() {
+        return None;
+    }
+    let root = crate::cache::resolve_dir(None, |k| std::env::var_os(k))?;
+    let dir = root.join("gpu").join("cl_cache");
+    crate::cache::ensure_private_root(&root).ok()?;
+    std::fs::create_dir_all(&dir).ok()?;
+    // Registration runs before the host's threads touch OpenVINO; setting one variable that
+    // only the GPU driver reads is the documented way to configure it.
+    std::env::set_var("cl_cache_dir", &dir);
+    Some(dir)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

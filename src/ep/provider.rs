@@ -70,6 +70,7 @@ impl Ep {
             core.version, options.precision, options.performance_hint
         ));
         let identity = Identity::of(&core, &device);
+        let gpu_cache = cache.as_ref().and_then(|c| gpu_kernel_cache(c.root(), &core, &device));
         let compatibility_info = CString::new(identity.compatibility_info()).unwrap_or_default();
         Box::new(Ep {
             base: OrtEp {
@@ -89,7 +90,7 @@ impl Ep {
             },
             name: CString::new(EP_NAME).expect("no NUL"),
             target: Arc::new(CompileTarget {
-                properties: compile_properties(&options, &device),
+                properties: compile_properties(&options, &device, gpu_cache.as_deref()),
                 max_cached_shapes: options.max_cached_shapes,
                 core,
                 device,
@@ -516,10 +517,33 @@ impl Ep {
     }
 }
 
+/// OpenVINO's own GPU kernel cache (`CACHE_DIR`) for a GPU session: `<cache_dir>/gpu/<device>`,
+/// one directory per OpenVINO build, GPU and driver, so kernels built for one never meet another.
+/// ovep's blobs cover whole subgraphs; this also covers the shape-specialized compiles.
+fn gpu_kernel_cache(root: &std::path::Path, core: &Core, device: &str) -> Option<std::path::PathBuf> {
+    let base = device.split([':', ',']).next().unwrap_or(device);
+    if !base.starts_with("GPU") {
+        return None;
+    }
+    let name = core.property(base, "FULL_DEVICE_NAME").unwrap_or_default();
+    let driver = core.property(base, "GPU_DRIVER_VERSION").unwrap_or_default();
+    Some(gpu_cache_path(root, &core.version, &name, &driver))
+}
+
+fn gpu_cache_path(root: &std::path::Path, openvino: &str, device_name: &str, driver: &str) -> std::path::PathBuf {
+    let mut k = crate::cache::KeyBuilder::new();
+    k.str("openvino", openvino).str("device_name", device_name).str("driver", driver);
+    root.join("gpu").join(&k.key().to_hex()[..16])
+}
+
 /// Compile properties for a device: precision and threads apply to the plain devices
 /// (meta devices such as AUTO/HETERO pass properties on to theirs and reject unknown ones).
-fn compile_properties(options: &Options, device: &str) -> Vec<(String, String)> {
+/// `CACHE_DIR` (GPU kernel cache) is not part of any cache key: it names where, not what.
+fn compile_properties(options: &Options, device: &str, gpu_cache: Option<&std::path::Path>) -> Vec<(String, String)> {
     let mut props = vec![("PERFORMANCE_HINT".to_string(), options.performance_hint.to_string())];
+    if let Some(dir) = gpu_cache {
+        props.push(("CACHE_DIR".into(), dir.to_string_lossy().into_owned()));
+    }
     let base = device.split('.').next().unwrap_or("");
     if matches!(base, "CPU" | "GPU" | "NPU") {
         if let Some(p) = options.precision.hint() {
@@ -542,20 +566,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn gpu_kernel_cache_is_per_build_device_and_driver() {
+        let root = std::path::Path::new("/cache");
+        let a = gpu_cache_path(root, "2026.4.1", "Intel Arc A770", "24.35");
+        assert!(a.starts_with("/cache/gpu"));
+        assert_eq!(a, gpu_cache_path(root, "2026.4.1", "Intel Arc A770", "24.35"));
+        assert_ne!(a, gpu_cache_path(root, "2026.4.1", "Intel Arc A770", "24.39"), "another driver");
+        assert_ne!(a, gpu_cache_path(root, "2026.4.0", "Intel Arc A770", "24.35"), "another OpenVINO");
+        assert_ne!(a, gpu_cache_path(root, "2026.4.1", "Intel UHD 770", "24.35"), "another GPU");
+    }
+
+    #[test]
     fn properties_follow_options_and_device() {
         let mut o = Options::default();
-        let p = compile_properties(&o, "CPU");
+        let p = compile_properties(&o, "CPU", None);
         assert!(p.contains(&("INFERENCE_PRECISION_HINT".into(), "f32".into())));
         assert!(p.contains(&("PERFORMANCE_HINT".into(), "LATENCY".into())));
         assert!(!p.iter().any(|(k, _)| k == "INFERENCE_NUM_THREADS"));
         o.num_threads = 2;
         o.precision = Precision::Auto;
-        let p = compile_properties(&o, "CPU");
+        let p = compile_properties(&o, "CPU", None);
         assert!(p.contains(&("INFERENCE_NUM_THREADS".into(), "2".into())));
         assert!(!p.iter().any(|(k, _)| k == "INFERENCE_PRECISION_HINT"));
-        let p = compile_properties(&Options::default(), "AUTO:GPU,CPU");
+        let p = compile_properties(&Options::default(), "AUTO:GPU,CPU", None);
         assert_eq!(p, vec![("PERFORMANCE_HINT".into(), "LATENCY".into())]);
-        let p = compile_properties(&Options::default(), "GPU.1");
+        let dir = std::path::Path::new("/c/gpu/x");
+        let p = compile_properties(&Options::default(), "GPU.1", Some(dir));
         assert!(p.contains(&("INFERENCE_PRECISION_HINT".into(), "f32".into())));
+        assert!(p.contains(&("CACHE_DIR".into(), "/c/gpu/x".into())));
     }
 }
