@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use crate::cache::{ensure_private_root, resolve_dir, Key, KeyBuilder};
 use crate::error::{Error, Result};
-use crate::onnx::proto::ModelProto;
 use crate::ov::core::core;
+use serde::{Deserialize, Serialize};
 
 const SCHEME: &str = "ovep-fast-start/1";
 pub const CONTEXT_FILE: &str = "model_ctx.onnx";
@@ -34,7 +34,7 @@ pub fn slot(model: &Path, device: &str, options_key: &str, cache_dir: Option<&st
     ensure_private_root(&root)?;
     let ctx_root = root.join("ctx");
     crate::cache::ensure_private_root(&ctx_root)?;
-    let key = key(model, device, options_key)?;
+    let key = key(model, device, options_key, &ctx_root.join("index"))?;
     let dir = ctx_root.join(&key.to_hex()[..32]);
     let ready = dir.join(CONTEXT_FILE);
     if ready.is_file() {
@@ -83,7 +83,7 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
 }
 
 /// The key of a model file's context model on this machine.
-fn key(model: &Path, device: &str, options_key: &str) -> Result<Key> {
+fn key(model: &Path, device: &str, options_key: &str, index_dir: &Path) -> Result<Key> {
     let core = core(None)?;
     let base = device.split([':', ',']).next().unwrap_or(device);
     let mut k = KeyBuilder::new();
@@ -93,24 +93,97 @@ fn key(model: &Path, device: &str, options_key: &str) -> Result<Key> {
         .str("device", device)
         .str("device_name", &core.property(base, "FULL_DEVICE_NAME").unwrap_or_default())
         .str("options", options_key);
-    let (content, external) = content_hash(model)?;
-    k.bytes("model", content.as_bytes());
-    for (location, hash) in external {
-        k.str("external", &location).bytes("external_hash", hash.as_bytes());
+    for file in content(model, index_dir)? {
+        k.str("file", &file.name).str("blake3", &file.blake3);
     }
     Ok(k.key())
 }
 
-/// BLAKE3 of the model file (memory-mapped, all cores) and of each external-data file it names.
-fn content_hash(model: &Path) -> Result<(blake3::Hash, Vec<(String, blake3::Hash)>)> {
-    let hash_file = |p: &Path| -> Result<blake3::Hash> {
+/// One file of a model (the model itself, then its external-data files) as last hashed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct HashedFile {
+    /// "" for the model, else the external-data location.
+    name: String,
+    stat: Stat,
+    blake3: String,
+}
+
+/// What changes whenever a file's content can have changed. ctime cannot be set back by a
+/// user (any write or utime updates it), so a file whose stat is unchanged is the file hashed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Stat {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: i128,
+    ctime_ns: i128,
+}
+
+fn stat(path: &Path) -> Result<Stat> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).map_err(|e| io("reading", path, e))?;
+    let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+    Ok(Stat {
+        dev: m.dev(),
+        ino: m.ino(),
+        size: m.size(),
+        mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+        ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+    })
+}
+
+/// The BLAKE3 of the model and of each external-data file it names. Hashes are remembered per
+/// model path with each file's stat (`<cache_dir>/ctx/index/`), so an unchanged model costs a few
+/// stat calls, not a pass over gigabytes; any change in any file means hashing again.
+fn content(model: &Path, index_dir: &Path) -> Result<Vec<HashedFile>> {
+    let model = std::fs::canonicalize(model).map_err(|e| io("reading", model, e))?;
+    let index = index_dir.join(&blake3::hash(model.as_os_str().as_encoded_bytes()).to_hex()[..32]);
+    if let Some(known) = std::fs::read(&index).ok().and_then(|b| serde_json::from_slice::<Vec<HashedFile>>(&b).ok()) {
+        let dir = model.parent().unwrap_or(Path::new("/"));
+        let unchanged = known.iter().all(|f| {
+            let path = if f.name.is_empty() { model.clone() } else { dir.join(&f.name) };
+            stat(&path).is_ok_and(|s| s == f.stat)
+        });
+        if unchanged && known.first().is_some_and(|f| f.name.is_empty()) {
+            return Ok(known);
+        }
+    }
+    let files = hash_files(&model)?;
+    // A file written in the last two seconds may still change within one timestamp tick:
+    // remember it only once it has settled (the next start hashes it again meanwhile).
+    let settled = files.iter().all(|f| {
+        let now =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
+        now - f.stat.mtime_ns.max(f.stat.ctime_ns) > 2_000_000_000
+    });
+    if settled {
+        if let Ok(json) = serde_json::to_vec(&files) {
+            let tmp = index.with_extension(format!("tmp{}", std::process::id()));
+            if std::fs::create_dir_all(index_dir).is_ok() && std::fs::write(&tmp, json).is_ok() {
+                let _ = std::fs::rename(&tmp, &index);
+            }
+        }
+    }
+    Ok(files)
+}
+
+/// Hash the model (memory-mapped, all cores) and each external-data file it names.
+fn hash_files(model: &Path) -> Result<Vec<HashedFile>> {
+    let hash_file = |p: &Path| -> Result<(Stat, String)> {
+        let before = stat(p)?;
         let mut h = blake3::Hasher::new();
         h.update_mmap_rayon(p).map_err(|e| io("reading", p, e))?;
-        Ok(h.finalize())
+        Ok((before, h.finalize().to_hex().to_string()))
     };
-    let content = hash_file(model)?;
-    let mut external = Vec::new();
-    for location in external_locations(model)? {
+    let (stat0, hash0) = hash_file(model)?;
+    let file = std::fs::File::open(model).map_err(|e| io("reading", model, e))?;
+    // SAFETY: a read-only map of a model file, used only while hashed and scanned here; a
+    // file changed meanwhile gives a wrong scan at worst, and its new stat a new hash next time.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| io("reading", model, e))?;
+    let locations = crate::onnx::external_data::external_locations(&map)
+        .map_err(|e| Error::invalid_argument(format!("ovep: {} is not an ONNX model: {e}", model.display())))?;
+    let mut files = vec![HashedFile { name: String::new(), stat: stat0, blake3: hash0 }];
+    for location in locations {
         let rel = Path::new(&location);
         if rel.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
             return Err(Error::invalid_argument(format!(
@@ -118,45 +191,22 @@ fn content_hash(model: &Path) -> Result<(blake3::Hash, Vec<(String, blake3::Hash
                 model.display()
             )));
         }
-        let path = model.parent().unwrap_or(Path::new(".")).join(rel);
-        external.push((location, hash_file(&path)?));
+        let (stat, blake3) = hash_file(&model.parent().unwrap_or(Path::new(".")).join(rel))?;
+        files.push(HashedFile { name: location, stat, blake3 });
     }
-    Ok((content, external))
-}
-
-/// The external-data files a model names (sorted, once each).
-fn external_locations(model: &Path) -> Result<Vec<String>> {
-    use prost::Message;
-    let bytes = std::fs::read(model).map_err(|e| io("reading", model, e))?;
-    let proto = ModelProto::decode(bytes.as_slice())
-        .map_err(|e| Error::invalid_argument(format!("ovep: {} is not an ONNX model: {e}", model.display())))?;
-    let mut out: Vec<String> = Vec::new();
-    let mut graphs: Vec<&crate::onnx::proto::GraphProto> = proto.graph.iter().collect();
-    while let Some(g) = graphs.pop() {
-        for t in &g.initializer {
-            out.extend(t.external_data.iter().filter(|e| e.key == "location").map(|e| e.value.clone()));
-        }
-        for n in &g.node {
-            for a in &n.attribute {
-                graphs.extend(a.g.iter());
-                graphs.extend(a.graphs.iter());
-            }
-        }
-    }
-    out.sort();
-    out.dedup();
-    Ok(out)
+    Ok(files)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::onnx::proto::{GraphProto, StringStringEntryProto, TensorProto};
+    use crate::onnx::proto::{GraphProto, ModelProto, StringStringEntryProto, TensorProto};
     use prost::Message;
 
     #[test]
-    fn external_data_files_are_found_and_hashed() {
+    fn external_data_files_are_hashed_and_remembered_until_they_change() {
         let dir = std::env::temp_dir().join(format!("ovep-fast-start-test-{}", std::process::id()));
+        let index = dir.join("index");
         std::fs::create_dir_all(&dir).unwrap();
         let entry = |k: &str, v: &str| StringStringEntryProto { key: k.into(), value: v.into() };
         let t = TensorProto {
@@ -169,13 +219,23 @@ mod tests {
         let path = dir.join("m.onnx");
         std::fs::write(&path, model.encode_to_vec()).unwrap();
         std::fs::write(dir.join("w.bin"), [1u8; 64]).unwrap();
-        let (_, a) = content_hash(&path).unwrap();
-        assert_eq!(a.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["w.bin"]);
+        let a = content(&path, &index).unwrap();
+        assert_eq!(a.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["", "w.bin"]);
         std::fs::write(dir.join("w.bin"), [2u8; 64]).unwrap();
-        let (_, b) = content_hash(&path).unwrap();
-        assert_ne!(a[0].1, b[0].1, "other external weights of the same size hash apart");
+        let b = content(&path, &index).unwrap();
+        assert_ne!(a[1].blake3, b[1].blake3, "other external weights of the same size hash apart");
+        // A remembered entry whose stat still matches is reused; a changed stat is not.
+        let mut remembered = b.clone();
+        remembered[1].blake3 = "remembered".into();
+        std::fs::create_dir_all(&index).unwrap();
+        let canon = std::fs::canonicalize(&path).unwrap();
+        let slot = index.join(&blake3::hash(canon.as_os_str().as_encoded_bytes()).to_hex()[..32]);
+        std::fs::write(&slot, serde_json::to_vec(&remembered).unwrap()).unwrap();
+        assert_eq!(content(&path, &index).unwrap()[1].blake3, "remembered");
+        std::fs::write(dir.join("w.bin"), [3u8; 64]).unwrap();
+        assert_ne!(content(&path, &index).unwrap()[1].blake3, "remembered", "a rewritten file is hashed again");
         std::fs::remove_file(dir.join("w.bin")).unwrap();
-        assert!(content_hash(&path).is_err(), "a missing external-data file is an error");
+        assert!(content(&path, &index).is_err(), "a missing external-data file is an error");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

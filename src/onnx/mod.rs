@@ -3,4 +3,5 @@
 
 pub mod dtype;
 pub mod export;
+pub mod external_data;
 pub mod proto;
