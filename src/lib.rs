@@ -66,7 +66,7 @@ pub unsafe extern "C" fn ReleaseEpFactory(factory: *mut OrtEpFactory) -> *mut Or
         }
         // ORT may unload the library and destroy its default logger next: let background
         // work (cache writes, shape compiles) finish first, then stop logging to it.
-        runtime::background::wait_idle(runtime::background::RELEASE_WAIT);
+        runtime::background::finish(runtime::background::RELEASE_WAIT);
         ort::logger::clear_default_logger();
         Ok(())
     })

@@ -36,21 +36,24 @@ np.save(out, sess.run(None, {"x": x}, ort.RunOptions())[0])
 """
 
 
-def _cnn(path: Path, seed: int) -> Path:
+def _cnn(path: Path, seed: int, width: int = 8) -> Path:
     rng = np.random.default_rng(seed)
-    w1 = numpy_helper.from_array((rng.standard_normal((8, 3, 3, 3)) * 0.2).astype(np.float32), "w1")
-    w2 = numpy_helper.from_array((rng.standard_normal((4, 8, 3, 3)) * 0.2).astype(np.float32), "w2")
+    w1 = numpy_helper.from_array((rng.standard_normal((width, 3, 3, 3)) * 0.2).astype(np.float32), "w1")
+    wm = numpy_helper.from_array((rng.standard_normal((width, width, 3, 3)) * 0.02).astype(np.float32), "wm")
+    w2 = numpy_helper.from_array((rng.standard_normal((4, width, 3, 3)) * 0.2).astype(np.float32), "w2")
     graph = helper.make_graph(
         [
             helper.make_node("Conv", ["x", "w1"], ["c1"], pads=[1, 1, 1, 1]),
             helper.make_node("Relu", ["c1"], ["r1"]),
-            helper.make_node("Conv", ["r1", "w2"], ["c2"], pads=[1, 1, 1, 1]),
+            helper.make_node("Conv", ["r1", "wm"], ["cm"], pads=[1, 1, 1, 1]),
+            helper.make_node("Relu", ["cm"], ["rm"]),
+            helper.make_node("Conv", ["rm", "w2"], ["c2"], pads=[1, 1, 1, 1]),
             helper.make_node("GlobalAveragePool", ["c2"], ["y"]),
         ],
         "cnn",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 1, 1])],
-        [w1, w2],
+        [w1, wm, w2],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -94,13 +97,19 @@ def test_cold_then_warm_start_agree_with_the_cpu_ep(tmp_path):
 
 
 def test_a_cache_write_that_outlives_its_session_completes(tmp_path):
-    # The write starts after the child has run and released its session (the logger ORT gave
-    # that session is gone by then): it must still land, and log through the default logger.
-    model, cache = _cnn(tmp_path / "m.onnx", 7), tmp_path / "cache"
+    # The write starts after the child has run and released its session: the logger ORT gave
+    # that session and the session's weights are gone by then. It must still land (logging
+    # through the default logger), and hold the right blob: the warm start agrees with the CPU
+    # EP. Weights of 2.4 MB are freed back to the system, so a read of them would crash.
+    model, cache = _cnn(tmp_path / "m.onnx", 7, width=256), tmp_path / "cache"
+    want = _reference(model)
     got, log = _run(model, str(cache), tmp_path, env={"OVEP_INJECT_BACKGROUND_DELAY_MS": "1500"})
-    np.testing.assert_allclose(got, _reference(model), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     assert "compiled-model cache written" in log, log[-2000:]
     assert len(_entries(cache)) == 2
+    warm, log = _run(model, str(cache), tmp_path)
+    assert "as stored in the compiled-model cache" in log, log[-2000:]
+    np.testing.assert_allclose(warm, want, rtol=1e-4, atol=1e-5)
 
 
 def test_corrupt_blob_is_ignored_removed_and_rebuilt(tmp_path):

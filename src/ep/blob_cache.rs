@@ -28,6 +28,9 @@ use crate::partition::snapshot::GraphSnapshot;
 use crate::runtime::background;
 use crate::runtime::executable::{CompileTarget, Executable};
 
+/// Longest a cold start's cache write waits for the first inference.
+const WRITE_DELAY_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Compile properties that say where, not what: moving a cache must not change its keys.
 const KEY_EXCLUDED_PROPERTIES: &[&str] = &["CACHE_DIR"];
 
@@ -61,6 +64,8 @@ pub struct CachedPartition {
 pub struct BlobCache {
     store: Store,
     logger: Logger,
+    /// Cleared when the session ends: a pending cache write need not wait for a first run.
+    session_open: std::sync::atomic::AtomicBool,
 }
 
 impl BlobCache {
@@ -68,7 +73,7 @@ impl BlobCache {
     pub fn open(option: Option<&str>, max_bytes: u64, logger: Logger) -> Option<Arc<BlobCache>> {
         let dir: PathBuf = resolve_dir(option, |k| std::env::var_os(k))?;
         match Store::open(&dir, max_bytes) {
-            Ok(store) => Some(Arc::new(BlobCache { store, logger })),
+            Ok(store) => Some(Arc::new(BlobCache { store, logger, session_open: true.into() })),
             Err(e) => {
                 logger.warn(&format!("ovep: compiled-model cache off for this session: {e}"));
                 None
@@ -129,8 +134,26 @@ impl BlobCache {
         k.key()
     }
 
+    /// Partitions compiled by this process's sessions, by graph key: a second session finds
+    /// its partition here (and its compiled models in `runtime::shared`) before it is on disk.
+    fn in_process() -> &'static std::sync::Mutex<std::collections::HashMap<Key, CachedPartition>> {
+        static MAP: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<Key, CachedPartition>>> =
+            std::sync::OnceLock::new();
+        MAP.get_or_init(Default::default)
+    }
+
+    /// Remember the partition a cold start chose for `graph` (its groups' blob keys follow).
+    pub fn remember_partition(&self, graph: &Key, groups: Vec<String>) {
+        let groups =
+            groups.into_iter().map(|g| CachedGroup { blob: Self::group_key(graph, &g).to_hex(), group: g }).collect();
+        Self::in_process().lock().unwrap_or_else(|e| e.into_inner()).insert(*graph, CachedPartition { groups });
+    }
+
     /// The partition stored for a graph, if any.
     pub fn partition(&self, key: &Key) -> Option<CachedPartition> {
+        if let Some(p) = Self::in_process().lock().unwrap_or_else(|e| e.into_inner()).get(key) {
+            return Some(p.clone());
+        }
         let hit = self.lookup(key)?;
         match serde_json::from_slice(&hit) {
             Ok(p) => Some(p),
@@ -144,6 +167,7 @@ impl BlobCache {
 
     /// Drop an entry that turned out not to fit (it is written again by the cold path).
     pub fn forget(&self, key: &Key) {
+        Self::in_process().lock().unwrap_or_else(|e| e.into_inner()).remove(key);
         let _ = self.store.remove(key);
     }
 
@@ -177,18 +201,40 @@ impl BlobCache {
         }
     }
 
-    /// Cold path: export each group's compiled model and store it, then the partition, on
-    /// a background thread. A cache that cannot be written costs one warning.
-    pub fn save(self: &Arc<Self>, graph: Key, groups: Vec<(String, Arc<Executable>)>, identity: Identity) {
+    /// The session ended.
+    pub fn session_ended(&self) {
+        self.session_open.store(false, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Cold path: store each group's exported blob, then the partition, on a background
+    /// thread. A cache that cannot be written costs one warning.
+    ///
+    /// The blobs are exported by the caller, in Compile: OpenVINO serializes a compiled model
+    /// from the weights it was converted from, which are ORT's memory, valid only while the
+    /// session lives (an export racing the session's end read freed memory). Writing them
+    /// (hashing, fsync) waits for the session's first inference, its end, the process's end
+    /// or `WRITE_DELAY_LIMIT`, whichever comes first, so it does not take a core from the
+    /// first inference.
+    pub fn save(
+        self: &Arc<Self>,
+        graph: Key,
+        blobs: Vec<(String, Vec<u8>)>,
+        ran: Vec<Arc<Executable>>,
+        identity: Identity,
+    ) {
         let me = self.clone();
         background::spawn("cache-write", move || {
-            if let Err(e) = me.write(&graph, &groups, &identity) {
+            background::wait_for(WRITE_DELAY_LIMIT, || {
+                ran.iter().all(|e| e.has_run()) || !me.session_open.load(std::sync::atomic::Ordering::Acquire)
+            });
+            drop(ran);
+            if let Err(e) = me.write(&graph, &blobs, &identity) {
                 me.logger.warn(&format!("ovep: could not write the compiled-model cache (running uncached): {e}"));
             }
         });
     }
 
-    fn write(&self, graph: &Key, groups: &[(String, Arc<Executable>)], identity: &Identity) -> Result<()> {
+    fn write(&self, graph: &Key, groups: &[(String, Vec<u8>)], identity: &Identity) -> Result<()> {
         // What `ovep cache import` checks before taking an entry from another machine.
         let entry_meta = |k: &str, v: String| {
             BTreeMap::from([
@@ -199,11 +245,10 @@ impl BlobCache {
             ])
         };
         let mut cached = Vec::new();
-        for (group, exe) in groups {
+        for (group, blob) in groups {
             let key = Self::group_key(graph, group);
-            let Some(blob) = exe.export_generic()? else { return Ok(()) };
             let meta = entry_meta("group", group.chars().take(200).collect());
-            self.store.store(&key, &blob, &[], &meta)?;
+            self.store.store(&key, blob, &[], &meta)?;
             cached.push(CachedGroup { group: group.clone(), blob: key.to_hex() });
         }
         let partition = serde_json::to_vec(&CachedPartition { groups: cached })

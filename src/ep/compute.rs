@@ -63,4 +63,21 @@ unsafe extern "C" fn compute(
     })
 }
 
-unsafe extern "C" fn release_state(_this: *mut OrtNodeComputeInfo, _state: *mut c_void) {}
+/// How long the end of a session waits for a shape specialization in flight.
+const SETTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+impl Drop for ComputeInfo {
+    fn drop(&mut self) {
+        self.exe.settle(SETTLE_WAIT);
+    }
+}
+
+unsafe extern "C" fn release_state(this: *mut OrtNodeComputeInfo, _state: *mut c_void) {
+    // The fused kernel is being destroyed with its session, whose weights a background
+    // specialization may still be reading: let it finish first. (ReleaseNodeComputeInfos
+    // settles again; whichever ORT calls first does the waiting.)
+    ffi::value("ReleaseState", (), || {
+        (*this.cast::<ComputeInfo>()).exe.settle(SETTLE_WAIT);
+        Ok(())
+    })
+}

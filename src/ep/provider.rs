@@ -24,6 +24,7 @@ use crate::ov::core::Core;
 use crate::partition::plan::{group_key, plan};
 use crate::partition::snapshot::GraphSnapshot;
 use crate::runtime::executable::{CompileTarget, Executable, Prepared};
+use crate::runtime::shared;
 
 /// `OrtEp` must be the first field: ORT hands back `*mut OrtEp` and we cast.
 #[repr(C)]
@@ -174,7 +175,10 @@ impl Ep {
             self.fuse(&snap, &g.nodes, support)?;
             claimed += g.nodes.len();
             let key = group_key(g.nodes.iter().flat_map(|&i| snap.nodes[i].outputs.iter()));
-            converted.insert(key, Prepared { model: Some(g.model), exported: g.exported, compiled: Some(g.compiled) });
+            converted.insert(
+                key,
+                Prepared { model: Some(g.model), exported: g.exported, compiled: Some(Arc::new(g.compiled)) },
+            );
         }
         let r = &plan.report;
         self.logger.info(&format!(
@@ -270,9 +274,21 @@ impl Ep {
     fn import_context(&self, node: &crate::partition::snapshot::NodeSnapshot) -> Result<Prepared> {
         let notes = context::check(node, &self.identity)?;
         let model_path = self.pending.lock().unwrap_or_else(|e| e.into_inner()).model_path.clone();
-        let blob = context::load_blob(node, &notes, model_path.as_deref().and_then(std::path::Path::parent))?;
-        let t = &self.target;
-        let compiled = t.core.import(blob, &t.device, &t.properties)?;
+        // Another session of this process may have loaded the same blob: share it.
+        let shared_key = format!("epcontext:{}:{}", notes.blob_blake3, self.target.device);
+        let compiled = match shared::MODELS.get(&shared_key) {
+            Some(c) => {
+                self.logger.info(&format!("ovep: {} shares the compiled model of another session", node.name));
+                c
+            }
+            None => {
+                let blob = context::load_blob(node, &notes, model_path.as_deref().and_then(std::path::Path::parent))?;
+                let t = &self.target;
+                let c = Arc::new(t.core.import(blob, &t.device, &t.properties)?);
+                shared::MODELS.put(&shared_key, &c);
+                c
+            }
+        };
         let names = |v: &[String]| v.iter().filter(|n| !n.is_empty()).cloned().collect();
         let exported =
             ExportedSubgraph { onnx: Vec::new(), inputs: names(&node.inputs), outputs: names(&node.outputs) };
@@ -353,7 +369,17 @@ impl Ep {
         let from_cache = cached.is_none() && warm.is_some();
         let imported = || {
             let (blob, exported) = warm?;
-            let compiled = self.cache.as_ref()?.compiled(&blob, &self.target)?;
+            let compiled = match shared::MODELS.get(&blob.to_hex()) {
+                Some(c) => {
+                    self.logger.info(&format!("ovep: {fused_name} shares the compiled model of another session"));
+                    c
+                }
+                None => {
+                    let c = Arc::new(self.cache.as_ref()?.compiled(&blob, &self.target)?);
+                    shared::MODELS.put(&blob.to_hex(), &c);
+                    c
+                }
+            };
             Some(Prepared { model: None, exported, compiled: Some(compiled) })
         };
         let prepared = match cached.or_else(imported) {
@@ -398,6 +424,9 @@ impl Drop for Ep {
         // ORT destroys the session logger after ReleaseEp; background work still holding a
         // clone (a cache write, a shape compile) moves to the default logger.
         self.logger.revoke();
+        if let Some(cache) = &self.cache {
+            cache.session_ended();
+        }
     }
 }
 
@@ -513,7 +542,29 @@ impl Ep {
         if built.is_empty() || built.iter().all(|c| c.from_cache) || self.options.context.enable {
             return;
         }
-        cache.save(graph, built.into_iter().map(|c| (c.group, c.exe)).collect(), self.identity.clone());
+        // Exported now, while ORT's weights (which OpenVINO serializes from) are certainly alive.
+        let mut blobs = Vec::with_capacity(built.len());
+        for c in &built {
+            match c.exe.export_generic() {
+                Ok(Some(blob)) => blobs.push((c.group.clone(), blob)),
+                // No generic model (compiled per shape only): nothing to cache.
+                Ok(None) => return,
+                Err(e) => {
+                    self.logger
+                        .warn(&format!("ovep: could not export {} for the cache (running uncached): {e}", c.exe.name));
+                    return;
+                }
+            }
+        }
+        // Later sessions of this process find the partition and the compiled models here,
+        // before the write lands on disk.
+        for c in &built {
+            if let Some(model) = c.exe.generic_model() {
+                shared::MODELS.put(&BlobCache::group_key(&graph, &c.group).to_hex(), &model);
+            }
+        }
+        cache.remember_partition(&graph, built.iter().map(|c| c.group.clone()).collect());
+        cache.save(graph, blobs, built.into_iter().map(|c| c.exe).collect(), self.identity.clone());
     }
 }
 

@@ -10,6 +10,9 @@ use std::sync::{Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
 
 static IN_FLIGHT: Mutex<usize> = Mutex::new(0);
+/// The process is exiting or ovep is being unloaded: work that waits for a better moment
+/// (`wait_for`) starts now.
+static ENDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 static DONE: Condvar = Condvar::new();
 static REGISTER: Once = Once::new();
 
@@ -23,7 +26,24 @@ extern "C" {
 }
 
 extern "C" fn wait_at_exit() {
+    ENDING.store(true, std::sync::atomic::Ordering::Release);
     wait_idle(EXIT_WAIT);
+}
+
+/// Let waiting work start now and wait for it (ovep is being unloaded).
+pub fn finish(timeout: Duration) -> bool {
+    ENDING.store(true, std::sync::atomic::Ordering::Release);
+    wait_idle(timeout)
+}
+
+/// On a background thread: wait until `ready()` holds, the process ends, or `limit` passes.
+/// For work that competes with the host for cores (a cache write) and can wait for a quieter
+/// moment (after the first inference).
+pub fn wait_for(limit: Duration, ready: impl Fn() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !ready() && !ENDING.load(std::sync::atomic::Ordering::Acquire) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Run `f` on a new thread. Panics inside `f` are caught (they end only that work).

@@ -39,7 +39,8 @@ struct Binding {
 
 /// A compiled model with its request pool and (when static) output shapes.
 struct Compiled {
-    model: CompiledModel,
+    /// Shared with other sessions of the process that compiled or imported the same thing.
+    model: Arc<CompiledModel>,
     requests: Mutex<Vec<InferRequest>>,
     /// Output shapes when known before running: outputs are then written straight into
     /// ORT's buffers.
@@ -49,7 +50,8 @@ struct Compiled {
 }
 
 impl Compiled {
-    fn new(model: CompiledModel, inputs: &[Binding], outputs: &[Binding]) -> Result<Compiled> {
+    fn new(model: impl Into<Arc<CompiledModel>>, inputs: &[Binding], outputs: &[Binding]) -> Result<Compiled> {
+        let model = model.into();
         let output_dims = outputs
             .iter()
             .map(|b| {
@@ -106,11 +108,13 @@ pub struct Prepared {
     /// The ONNX form and its graph input/output names, in declaration order (OpenVINO's
     /// ports follow that order; their own names can differ, e.g. a pass-through's output).
     pub exported: ExportedSubgraph,
-    pub compiled: Option<CompiledModel>,
+    pub compiled: Option<Arc<CompiledModel>>,
 }
 
 pub struct Executable {
     pub name: String,
+    /// Set after the first run: the cold path's cache write waits for it (see `BlobCache::save`).
+    ran: std::sync::atomic::AtomicBool,
     target: Arc<CompileTarget>,
     /// The model specializations reshape (under the lock), read from `onnx` at current
     /// weight addresses by the first specialization.
@@ -146,6 +150,8 @@ struct ShapeState {
     seen: ShapeLru<u32>,
     /// One specialization at a time per subgraph: the machine has few cores to spare.
     pending: bool,
+    /// The session is ending: no new specialization (see `settle`).
+    closing: bool,
 }
 
 impl Executable {
@@ -236,9 +242,11 @@ impl Executable {
             specialized: ShapeLru::new(target.max_cached_shapes),
             seen: ShapeLru::new(4 * target.max_cached_shapes),
             pending: false,
+            closing: false,
         });
         Ok(Executable {
             name,
+            ran: std::sync::atomic::AtomicBool::new(false),
             target,
             // Not kept: it was read at GetCapability's weight addresses, which ORT may have
             // moved since. A specialization reads the ONNX form again at current addresses.
@@ -268,7 +276,7 @@ impl Executable {
         }
         let count = st.seen.get(shapes).unwrap_or(0).saturating_add(1);
         st.seen.insert(shapes.to_vec(), count);
-        if count == SPECIALIZE_AFTER && !st.pending {
+        if count == SPECIALIZE_AFTER && !st.pending && !st.closing {
             if let Ok(onnx) = self.current_onnx(ctx) {
                 st.pending = true;
                 let (me, shapes) = (self.clone(), shapes.to_vec());
@@ -372,7 +380,42 @@ impl Executable {
     }
 
     /// Run once: inputs are read in place from ORT, outputs written into ORT's buffers.
+    /// The session is ending: start no more specializations and wait (bounded) for the one in
+    /// flight. A specialization reads the weights from ORT's memory, which the session frees.
+    pub fn settle(&self, timeout: std::time::Duration) {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            {
+                let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
+                st.closing = true;
+                if !st.pending {
+                    return;
+                }
+            }
+            if std::time::Instant::now() >= deadline {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    /// The compiled model serving every shape (to share with other sessions).
+    pub fn generic_model(&self) -> Option<Arc<CompiledModel>> {
+        self.generic.as_ref().map(|g| g.model.clone())
+    }
+
+    /// Whether a run has finished (successfully or not).
+    pub fn has_run(&self) -> bool {
+        self.ran.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     pub fn run(self: &Arc<Self>, ctx: &KernelContext) -> Result<()> {
+        let result = self.run_once(ctx);
+        self.ran.store(true, std::sync::atomic::Ordering::Release);
+        result
+    }
+
+    fn run_once(self: &Arc<Self>, ctx: &KernelContext) -> Result<()> {
         let mut data = Vec::with_capacity(self.inputs.len());
         for b in &self.inputs {
             let t = ctx

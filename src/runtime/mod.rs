@@ -3,3 +3,4 @@
 pub mod background;
 pub mod executable;
 pub mod shape_cache;
+pub mod shared;
