@@ -95,12 +95,7 @@ impl BlobCache {
         names.sort_unstable();
         for name in names {
             let Some(t) = snap.values[name].constant.as_ref() else { continue };
-            let bytes = if t.bytes == 0 || t.data.is_null() {
-                &[][..]
-            } else {
-                // SAFETY: a constant initializer's bytes, owned by the session for its lifetime.
-                unsafe { std::slice::from_raw_parts(t.data, t.bytes) }
-            };
+            let bytes = t.as_bytes();
             weights.update(&(name.len() as u64).to_le_bytes()).update(name.as_bytes());
             weights.update(&(bytes.len() as u64).to_le_bytes()).update(hash_large(bytes).as_bytes());
         }
@@ -206,28 +201,34 @@ impl BlobCache {
         self.session_open.store(false, std::sync::atomic::Ordering::Release);
     }
 
-    /// Cold path: store each group's exported blob, then the partition, on a background
-    /// thread. A cache that cannot be written costs one warning.
+    /// Cold path: export each group's compiled model and store it, then the partition, on a
+    /// background thread. A cache that cannot be written costs one warning.
     ///
-    /// The blobs are exported by the caller, in Compile: OpenVINO serializes a compiled model
-    /// from the weights it was converted from, which are ORT's memory, valid only while the
-    /// session lives (an export racing the session's end read freed memory). Writing them
-    /// (hashing, fsync) waits for the session's first inference, its end, the process's end
-    /// or `WRITE_DELAY_LIMIT`, whichever comes first, so it does not take a core from the
-    /// first inference.
-    pub fn save(
-        self: &Arc<Self>,
-        graph: Key,
-        blobs: Vec<(String, Vec<u8>)>,
-        ran: Vec<Arc<Executable>>,
-        identity: Identity,
-    ) {
+    /// Exporting (OpenVINO serializes the model from the weights it was converted from: ORT's
+    /// memory) and writing wait for the session's first inference, so they do not take a core
+    /// from it, or start at once when the session or the process ends. The session's end
+    /// waits for the export (`Executable::settle`): ORT frees those weights right after.
+    pub fn save(self: &Arc<Self>, graph: Key, groups: Vec<(String, Arc<Executable>)>, identity: Identity) {
         let me = self.clone();
+        let tickets: Vec<_> = groups.iter().map(|(_, e)| e.export_ticket()).collect();
         background::spawn("cache-write", move || {
             background::wait_for(WRITE_DELAY_LIMIT, || {
-                ran.iter().all(|e| e.has_run()) || !me.session_open.load(std::sync::atomic::Ordering::Acquire)
+                groups.iter().all(|(_, e)| e.has_run() || e.is_settling())
+                    || !me.session_open.load(std::sync::atomic::Ordering::Acquire)
             });
-            drop(ran);
+            let mut blobs = Vec::with_capacity(groups.len());
+            for (group, exe) in &groups {
+                match exe.export_generic() {
+                    Ok(Some(blob)) => blobs.push((group.clone(), blob)),
+                    Ok(None) => return, // compiled per shape only: nothing to cache
+                    Err(e) => {
+                        me.logger.warn(&format!("ovep: could not export {} for the cache: {e}", exe.name));
+                        return;
+                    }
+                }
+            }
+            // The weights are no longer read: the session may end.
+            drop(tickets);
             if let Err(e) = me.write(&graph, &blobs, &identity) {
                 me.logger.warn(&format!("ovep: could not write the compiled-model cache (running uncached): {e}"));
             }

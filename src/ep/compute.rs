@@ -41,13 +41,15 @@ impl ComputeInfo {
 }
 
 unsafe extern "C" fn create_state(
-    _this: *mut OrtNodeComputeInfo,
+    this: *mut OrtNodeComputeInfo,
     _ctx: *mut OrtNodeComputeContext,
     state: *mut *mut c_void,
 ) -> *mut OrtStatus {
-    // All state lives in the executable (shared by concurrent runs); nothing per-state.
+    // All state lives in the executable (shared by concurrent runs). The state handed back is
+    // the compute info itself, non-null so that ORT calls ReleaseState when it destroys the
+    // fused kernel: the moment to settle (see `release_state`).
     ffi::status("CreateState", || {
-        *state = std::ptr::null_mut();
+        *state = this.cast();
         Ok(())
     })
 }
@@ -73,9 +75,9 @@ impl Drop for ComputeInfo {
 }
 
 unsafe extern "C" fn release_state(this: *mut OrtNodeComputeInfo, _state: *mut c_void) {
-    // The fused kernel is being destroyed with its session, whose weights a background
-    // specialization may still be reading: let it finish first. (ReleaseNodeComputeInfos
-    // settles again; whichever ORT calls first does the waiting.)
+    // The session is tearing down its kernels, the first of its parts to go (on ORT 1.23.2
+    // and 1.32.0 ReleaseState comes before ReleaseNodeComputeInfos); its weights go later. A
+    // background specialization or cache export may still be reading them: let it finish.
     ffi::value("ReleaseState", (), || {
         (*this.cast::<ComputeInfo>()).exe.settle(SETTLE_WAIT);
         Ok(())

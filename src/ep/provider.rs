@@ -542,20 +542,6 @@ impl Ep {
         if built.is_empty() || built.iter().all(|c| c.from_cache) || self.options.context.enable {
             return;
         }
-        // Exported now, while ORT's weights (which OpenVINO serializes from) are certainly alive.
-        let mut blobs = Vec::with_capacity(built.len());
-        for c in &built {
-            match c.exe.export_generic() {
-                Ok(Some(blob)) => blobs.push((c.group.clone(), blob)),
-                // No generic model (compiled per shape only): nothing to cache.
-                Ok(None) => return,
-                Err(e) => {
-                    self.logger
-                        .warn(&format!("ovep: could not export {} for the cache (running uncached): {e}", c.exe.name));
-                    return;
-                }
-            }
-        }
         // Later sessions of this process find the partition and the compiled models here,
         // before the write lands on disk.
         for c in &built {
@@ -564,7 +550,7 @@ impl Ep {
             }
         }
         cache.remember_partition(&graph, built.iter().map(|c| c.group.clone()).collect());
-        cache.save(graph, blobs, built.into_iter().map(|c| c.exe).collect(), self.identity.clone());
+        cache.save(graph, built.into_iter().map(|c| (c.group, c.exe)).collect(), self.identity.clone());
     }
 }
 

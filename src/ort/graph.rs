@@ -85,6 +85,18 @@ pub struct TensorData {
     pub bytes: usize,
 }
 
+impl TensorData {
+    /// The bytes, while ORT's call that produced this view lasts (and, for initializers of
+    /// 128 bytes or more, as long as the session: see `onnx::export::INLINE_BELOW_BYTES`).
+    pub fn as_bytes(&self) -> &[u8] {
+        if self.bytes == 0 || self.data.is_null() {
+            return &[];
+        }
+        // SAFETY: `data` points at `bytes` bytes ORT owns (see above).
+        unsafe { std::slice::from_raw_parts(self.data, self.bytes) }
+    }
+}
+
 /// An attribute value copied out of ORT.
 #[derive(Clone, Debug, PartialEq)]
 pub enum AttrData {

@@ -115,6 +115,10 @@ pub struct Executable {
     pub name: String,
     /// Set after the first run: the cold path's cache write waits for it (see `BlobCache::save`).
     ran: std::sync::atomic::AtomicBool,
+    /// Exports scheduled and not finished (`export_ticket`): the session's end waits for them.
+    exports: Arc<std::sync::atomic::AtomicUsize>,
+    /// The session is ending (`settle`).
+    settling: std::sync::atomic::AtomicBool,
     target: Arc<CompileTarget>,
     /// The model specializations reshape (under the lock), read from `onnx` at current
     /// weight addresses by the first specialization.
@@ -138,6 +142,15 @@ pub struct Executable {
     /// The model has dynamic inputs: frequent shapes get specialized compiles.
     dynamic: bool,
     shapes: Mutex<ShapeState>,
+}
+
+/// A scheduled export (see `Executable::export_ticket`); dropping it marks the export done.
+pub struct ExportTicket(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for ExportTicket {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
 }
 
 /// A shape seen this many times gets its own static compile (in the background).
@@ -247,6 +260,8 @@ impl Executable {
         Ok(Executable {
             name,
             ran: std::sync::atomic::AtomicBool::new(false),
+            exports: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            settling: std::sync::atomic::AtomicBool::new(false),
             target,
             // Not kept: it was read at GetCapability's weight addresses, which ORT may have
             // moved since. A specialization reads the ONNX form again at current addresses.
@@ -380,15 +395,28 @@ impl Executable {
     }
 
     /// Run once: inputs are read in place from ORT, outputs written into ORT's buffers.
-    /// The session is ending: start no more specializations and wait (bounded) for the one in
-    /// flight. A specialization reads the weights from ORT's memory, which the session frees.
+    /// An export of this executable is scheduled: until the ticket is dropped, `settle` waits.
+    pub fn export_ticket(&self) -> ExportTicket {
+        self.exports.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        ExportTicket(self.exports.clone())
+    }
+
+    /// Whether the session is ending (scheduled exports should start now).
+    pub fn is_settling(&self) -> bool {
+        self.settling.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// The session is ending, and ORT frees the weights OpenVINO reads from right after:
+    /// start no more specializations, and wait (bounded) for the specialization and the cache
+    /// exports in flight.
     pub fn settle(&self, timeout: std::time::Duration) {
+        self.settling.store(true, std::sync::atomic::Ordering::Release);
         let deadline = std::time::Instant::now() + timeout;
         loop {
             {
                 let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
                 st.closing = true;
-                if !st.pending {
+                if !st.pending && self.exports.load(std::sync::atomic::Ordering::Acquire) == 0 {
                     return;
                 }
             }
