@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -13,16 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
+import ovep
 from comparison import compare
 from sessions import cpu_session
 
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
 
 
 def ovep_cli(*args: str, ok: bool = True) -> subprocess.CompletedProcess:
+    # The ovep package this test session imported (the installed wheel, or python/ with OVEP_LIBRARY_PATH).
+    package_root = str(Path(ovep.__file__).resolve().parent.parent)
     p = subprocess.run([sys.executable, "-m", "ovep", *args], capture_output=True, text=True, timeout=600,
-                       env={**__import__("os").environ, "PYTHONPATH": str(REPO / "python")})
+                       env={**os.environ, "PYTHONPATH": package_root})
     assert (p.returncode == 0) == ok, f"ovep {' '.join(args)} exited {p.returncode}:\n{p.stdout}\n{p.stderr[-3000:]}"
     return p
 

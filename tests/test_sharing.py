@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ovep
+
 HERE = Path(__file__).resolve().parent
+# The ovep package this test session imported (the installed wheel, or python/ with OVEP_LIBRARY_PATH).
+PACKAGE_ROOT = str(Path(ovep.__file__).resolve().parent.parent)
 
 CHILD = r"""
 import sys, numpy as np, onnxruntime as ort, resource
@@ -36,7 +40,7 @@ print("ok")
 
 
 def _run(model: Path, cache: str, original: Path) -> str:
-    p = subprocess.run([sys.executable, "-c", CHILD, str(model), cache, str(HERE.parent / "python"), str(original)],
+    p = subprocess.run([sys.executable, "-c", CHILD, str(model), cache, PACKAGE_ROOT, str(original)],
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0 and "ok" in p.stdout, f"child failed ({p.returncode}):\n{p.stderr[-3000:]}"
     return p.stderr
@@ -53,6 +57,6 @@ def test_second_session_of_an_epcontext_model_shares_it(synthetic_models, tmp_pa
     ctx = tmp_path / "ctx.onnx"
     subprocess.run([sys.executable, "-m", "ovep", "precompile", str(synthetic_models["small_cnn"]), "--context-out",
                     str(ctx)], check=True, capture_output=True,
-                   env={**__import__("os").environ, "PYTHONPATH": str(HERE.parent / "python")})
+                   env={**__import__("os").environ, "PYTHONPATH": PACKAGE_ROOT})
     log = _run(ctx, "", synthetic_models["small_cnn"])
     assert "shares the compiled model of another session" in log, log[-2000:]
