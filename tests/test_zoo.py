@@ -1,0 +1,117 @@
+"""Zoo variants derived at set-up time (tools/zoo_variants.py), through the real ORT with ovep against the
+CPU EP: a QDQ int8 model from ORT's static quantizer, an fp16 model, the external-data format (also through
+fast start, where a changed weights file must be noticed), and a tiny GPT-style decoder stepping with its
+KV cache fed back. Each also checks where the nodes ran."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+import ovep
+from comparison import compare
+from repo_tools import load_tool
+from sessions import cpu_session, make_session, providers_used
+
+pytestmark = pytest.mark.usefixtures("ovep_devices")
+HERE = Path(__file__).resolve().parent
+CPU_EP = "CPUExecutionProvider"
+
+
+@pytest.fixture(scope="session")
+def zoo(models_dir, synthetic_models, tmp_path_factory):
+    z = load_tool("zoo_variants")
+    d = tmp_path_factory.mktemp("zoo")
+    return {
+        "cls_qdq": z.qdq_int8(models_dir / "ppocr_cls.onnx", d / "cls_qdq.onnx", "x", (1, 3, 48, 192)),
+        "cls_fp16": z.fp16(models_dir / "ppocr_cls.onnx", d / "cls_fp16.onnx"),
+        "cnn_external": z.external_data(synthetic_models["small_cnn"], d / "cnn_external.onnx"),
+        "tiny_gpt": z.tiny_gpt(d / "tiny_gpt.onnx"),
+    }
+
+
+def _only_ovep(sess, what):
+    counts = providers_used(sess)
+    assert counts.get(ovep.EP_NAME, 0) > 0 and counts.get(CPU_EP, 0) == 0, f"{what}: node events {dict(counts)}"
+
+
+def _cls_input(seed):
+    return {"x": np.random.default_rng(seed).uniform(-1, 1, (1, 3, 48, 192)).astype(np.float32)}
+
+
+def test_qdq_int8_classifier(zoo):
+    # The CPU EP runs QDQ models with its own int8 kernels, OpenVINO with its own: intermediate activations
+    # round apart by a quantization step here and there, up to 4 steps of the output (1/255 each) measured on
+    # these inputs. Allowed: 3 % of the probability range, the tolerance documented for ddddocr (int8).
+    sess, ref = make_session(zoo["cls_qdq"], profile=True), cpu_session(zoo["cls_qdq"])
+    for seed in range(3):
+        compare(sess.run(None, _cls_input(seed)), ref.run(None, _cls_input(seed)), rtol=0, atol=0.03,
+                what=f"QDQ int8 PP-OCRv4 cls, seed {seed}")
+    _only_ovep(sess, "QDQ int8 cls")
+
+
+def test_fp16_classifier(zoo):
+    # Weights in fp16: both EPs compute in reduced precision their own way; 1e-2 on probabilities.
+    sess, ref = make_session(zoo["cls_fp16"], profile=True), cpu_session(zoo["cls_fp16"])
+    for seed in range(3):
+        compare(sess.run(None, _cls_input(seed)), ref.run(None, _cls_input(seed)), rtol=0, atol=1e-2,
+                what=f"fp16 PP-OCRv4 cls, seed {seed}")
+    _only_ovep(sess, "fp16 cls")
+
+
+def test_tiny_gpt_decodes_with_its_kv_cache(zoo):
+    sess, ref = make_session(zoo["tiny_gpt"], profile=True), cpu_session(zoo["tiny_gpt"])
+    rng = np.random.default_rng(0)
+    past = {f"past_{kv}_{i}": rng.standard_normal((1, 4, 3, 16)).astype(np.float32)
+            for i in range(2) for kv in ("key", "value")}
+    names = [o.name for o in sess.get_outputs()]
+    for step in range(3):
+        feeds = {"input_ids": rng.integers(0, 256, (1, 1)).astype(np.int64), **past}
+        got, want = sess.run(None, feeds), ref.run(None, feeds)
+        compare(got, want, names=names, what=f"tiny GPT step {step}")
+        past = {n.replace("present", "past"): v for n, v in zip(names, want) if n.startswith("present")}
+        assert past["past_key_0"].shape[2] == 4 + step, "the cache grows by one position per step"
+    _only_ovep(sess, "tiny GPT")
+
+
+def test_external_data_model_and_fast_start_notice_a_changed_weights_file(zoo, tmp_path):
+    model = zoo["cnn_external"]
+    weights = model.with_name(model.stem + ".weights")
+    assert weights.is_file(), "the variant keeps its weights outside the model"
+    feeds = {"image": np.random.default_rng(0).random((1, 3, 64, 64), dtype=np.float32)}
+    compare(make_session(model).run(None, feeds), cpu_session(model).run(None, feeds), what="external data")
+    # Fast start keys on the weights file too: the same model file with other weights must not load the
+    # context model compiled for the old ones.
+    local = tmp_path / "m.onnx"
+    local.write_bytes(model.read_bytes())
+    (tmp_path / weights.name).write_bytes(weights.read_bytes())
+    cache = tmp_path / "cache"
+    np.savez(tmp_path / "feeds.npz", **feeds)
+
+    def fast(n):
+        p = subprocess.run([sys.executable, str(HERE / "fast_start_child.py"), str(local), str(cache),
+                            str(tmp_path / "feeds.npz"), str(tmp_path / f"out{n}.npz")],
+                           capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr[-3000:]
+        with np.load(tmp_path / f"out{n}.npz") as zf:
+            return [zf[k] for k in sorted(zf.files)], p.stderr
+
+    fast(0)
+    # New weights in place: every external float tensor scaled, the model file untouched.
+    data = bytearray((tmp_path / weights.name).read_bytes())
+    for t in onnx.load(str(local), load_external_data=False).graph.initializer:
+        ext = {e.key: e.value for e in t.external_data}
+        if t.data_type == onnx.TensorProto.FLOAT and "offset" in ext:
+            at, n = int(ext["offset"]), int(ext["length"])
+            data[at:at + n] = (np.frombuffer(bytes(data[at:at + n]), np.float32) * 1.5).tobytes()
+    before = local.read_bytes()
+    (tmp_path / weights.name).write_bytes(bytes(data))
+    assert local.read_bytes() == before
+    got, log = fast(1)
+    assert "compiled a subgraph" in log, "a changed weights file loaded the old context model"
+    compare(got, cpu_session(local).run(None, feeds), what="fast start after the weights changed")
