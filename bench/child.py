@@ -92,6 +92,19 @@ def _placement(profile_path: str) -> dict[str, int]:
     return counts
 
 
+def _ov_first_run(compiled, feeds):
+    """An infer request on `compiled` and its first run: (run, first output, t_session, t_first)."""
+    req = compiled.create_infer_request()
+    t_sess = time.perf_counter()
+
+    # share_inputs: OpenVINO reads the numpy buffers as ORT does; outputs are copied out as ORT's are.
+    def run():
+        return req.infer(feeds, share_inputs=True)[0]
+
+    first = run()
+    return run, first, t_sess, time.perf_counter()
+
+
 def measure(args) -> dict:
     feeds = dict(np.load(args.inputs))
     res: dict = {"config": args.config, "pid": os.getpid()}
@@ -104,12 +117,7 @@ def measure(args) -> dict:
         core = ov.Core()
         with open(args.blob, "rb") as f:
             compiled = core.import_model(f.read(), "CPU", OV_FLOOR_CONFIG)
-        req = compiled.create_infer_request()
-        t_sess = time.perf_counter()
-        def run():
-            return req.infer(feeds, share_inputs=True)[0]
-        first = run()
-        t_first = time.perf_counter()
+        run, first, t_sess, t_first = _ov_first_run(compiled, feeds)
         res["versions"] = {"openvino": ov.get_version()}
     elif args.config == "ov-floor":
         import openvino as ov  # noqa: PLC0415
@@ -117,13 +125,7 @@ def measure(args) -> dict:
         t_imp = time.perf_counter()
         core = ov.Core()
         compiled = core.compile_model(core.read_model(args.model), "CPU", OV_FLOOR_CONFIG)
-        req = compiled.create_infer_request()
-        t_sess = time.perf_counter()
-        # share_inputs: OpenVINO reads the numpy buffers as ORT does; outputs are copied out as ORT's are.
-        def run():
-            return req.infer(feeds, share_inputs=True)[0]
-        first = run()
-        t_first = time.perf_counter()
+        run, first, t_sess, t_first = _ov_first_run(compiled, feeds)
         res["versions"] = {"openvino": ov.get_version()}
     else:
         ort, sess, t_imp = _ort_session(args.config, args.model, args.placement, args.cache_dir)

@@ -29,7 +29,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import report  # noqa: E402
-from run import INTREE_PYTHON, MODELS, REPO, make_inputs, ovep_env, run_child, warm_file  # noqa: E402
+from run import INTREE_PYTHON, MODELS, REPO, diffs_against_cpu, make_inputs, ovep_env, run_child, warm_file  # noqa: E402
 
 CONFIGS = ("cpu", "ovep", "ovep-cold", "ovep-warm", "ovep-ctx", "ovep-fast", "in-tree", "in-tree-warm",
            "ov-floor", "ov-import")
@@ -143,12 +143,7 @@ def main(argv: list[str] | None = None) -> int:
                     status = f"error: {report.error_head(res['error'])}" if "error" in res else \
                         f"first {res['first_ms']:.0f} ms, rss {res['peak_rss_mib']:.0f} MiB"
                     print(f"[{m} rep {r + 1}/{args.reps}] {c:12s} {status}", file=sys.stderr, flush=True)
-            if "cpu" in outputs and os.path.exists(outputs["cpu"]):
-                ref = np.load(outputs["cpu"])
-                for c, p in outputs.items():
-                    if c != "cpu" and os.path.exists(p):
-                        o = np.load(p)
-                        diffs[m][c] = float(np.abs(ref - o).max()) if o.shape == ref.shape else float("nan")
+            diffs[m] = diffs_against_cpu(outputs)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     summary = report.summarize(samples, diffs, {})

@@ -124,6 +124,18 @@ def run_child(python: str, env: dict, args: list[str], workdir: str) -> dict:
     return res
 
 
+def diffs_against_cpu(outputs: dict[str, str]) -> dict[str, float]:
+    """Max abs difference of each config's saved first output (.npy) from the cpu config's."""
+    diffs: dict[str, float] = {}
+    if "cpu" in outputs and os.path.exists(outputs["cpu"]):
+        ref = np.load(outputs["cpu"])
+        for c, p in outputs.items():
+            if c != "cpu" and os.path.exists(p):
+                other = np.load(p)
+                diffs[c] = float(np.abs(ref - other).max()) if other.shape == ref.shape else float("nan")
+    return diffs
+
+
 def warm_file(path: str) -> None:
     """Read the model once so the first child does not pay for a cold page cache."""
     with open(path, "rb") as f:
@@ -214,12 +226,7 @@ def main(argv: list[str] | None = None) -> int:
                     status = f"error: {report.error_head(res['error'])}" if "error" in res else \
                         f"first {res['first_ms']:.0f} ms, steady {res['steady_median_ms']:.2f} ms, rss {res['peak_rss_mib']:.0f} MiB"
                     print(f"[{m} rep {r + 1}/{reps}] {c:8s} {status}", file=sys.stderr, flush=True)
-            if "cpu" in outputs and os.path.exists(outputs["cpu"]):
-                ref = np.load(outputs["cpu"])
-                for c, p in outputs.items():
-                    if c != "cpu" and os.path.exists(p):
-                        other = np.load(p)
-                        diffs[m][c] = float(np.abs(ref - other).max()) if other.shape == ref.shape else float("nan")
+            diffs[m] = diffs_against_cpu(outputs)
             if not args.no_placement:  # one profiled process per ORT-hosted EP: where did the nodes run?
                 for c in configs:
                     if c in ("ovep", "in-tree"):
