@@ -97,10 +97,10 @@ def test_cold_then_warm_start_agree_with_the_cpu_ep(tmp_path):
 
 
 def test_a_cache_write_that_outlives_its_session_completes(tmp_path):
-    # The write starts after the child has run and released its session: the logger ORT gave
-    # that session and the session's weights are gone by then. It must still land (logging
-    # through the default logger), and hold the right blob: the warm start agrees with the CPU
-    # EP. Weights of 2.4 MB are freed back to the system, so a read of them would crash.
+    # The write is held back until the child has run and is releasing its session, whose
+    # logger and weights go away with it (weights of 2.4 MB are freed back to the system, so a
+    # late read of them would crash). The session's end waits for the write, which lands, is
+    # reported, and holds the right blob: the warm start agrees with the CPU EP.
     model, cache = _cnn(tmp_path / "m.onnx", 7, width=256), tmp_path / "cache"
     want = _reference(model)
     got, log = _run(model, str(cache), tmp_path, env={"OVEP_INJECT_BACKGROUND_DELAY_MS": "1500"})

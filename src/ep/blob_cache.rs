@@ -207,7 +207,8 @@ impl BlobCache {
     /// Exporting (OpenVINO serializes the model from the weights it was converted from: ORT's
     /// memory) and writing wait for the session's first inference, so they do not take a core
     /// from it, or start at once when the session or the process ends. The session's end
-    /// waits for the export (`Executable::settle`): ORT frees those weights right after.
+    /// waits for the whole write (`Executable::settle`): ORT frees those weights, and the
+    /// logger the outcome is reported to, right after.
     pub fn save(self: &Arc<Self>, graph: Key, groups: Vec<(String, Arc<Executable>)>, identity: Identity) {
         let me = self.clone();
         let tickets: Vec<_> = groups.iter().map(|(_, e)| e.export_ticket()).collect();
@@ -227,11 +228,11 @@ impl BlobCache {
                     }
                 }
             }
-            // The weights are no longer read: the session may end.
-            drop(tickets);
             if let Err(e) = me.write(&graph, &blobs, &identity) {
                 me.logger.warn(&format!("ovep: could not write the compiled-model cache (running uncached): {e}"));
             }
+            // Written and reported while the session's logger is alive: the session may end.
+            drop(tickets);
         });
     }
 

@@ -7,6 +7,7 @@ use crate::ffi;
 use crate::ort::abi::*;
 use crate::ort::api::ort;
 use crate::ort::kernel::KernelContext;
+use crate::ort::logger::Logger;
 use crate::runtime::executable::Executable;
 
 /// `OrtNodeComputeInfo` must be the first field: ORT hands back a pointer to it.
@@ -14,10 +15,12 @@ use crate::runtime::executable::Executable;
 pub struct ComputeInfo {
     base: OrtNodeComputeInfo,
     exe: Arc<Executable>,
+    /// The session's logger, revoked when ORT starts tearing the session down.
+    logger: Logger,
 }
 
 impl ComputeInfo {
-    pub fn new(exe: Arc<Executable>) -> Box<ComputeInfo> {
+    pub fn new(exe: Arc<Executable>, logger: Logger) -> Box<ComputeInfo> {
         Box::new(ComputeInfo {
             base: OrtNodeComputeInfo {
                 ort_version_supported: ort().version,
@@ -26,6 +29,7 @@ impl ComputeInfo {
                 ReleaseState: release_state,
             },
             exe,
+            logger,
         })
     }
 
@@ -79,7 +83,9 @@ unsafe extern "C" fn release_state(this: *mut OrtNodeComputeInfo, _state: *mut c
     // and 1.32.0 ReleaseState comes before ReleaseNodeComputeInfos); its weights go later. A
     // background specialization or cache export may still be reading them: let it finish.
     ffi::value("ReleaseState", (), || {
-        (*this.cast::<ComputeInfo>()).exe.settle(SETTLE_WAIT);
+        let info = &*this.cast::<ComputeInfo>();
+        info.exe.settle(SETTLE_WAIT);
+        info.logger.revoke();
         Ok(())
     })
 }

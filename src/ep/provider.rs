@@ -421,8 +421,7 @@ impl Ep {
 
 impl Drop for Ep {
     fn drop(&mut self) {
-        // ORT destroys the session logger after ReleaseEp; background work still holding a
-        // clone (a cache write, a shape compile) moves to the default logger.
+        // Background work still holding a clone (a cache write) goes silent (see ort::logger).
         self.logger.revoke();
         if let Some(cache) = &self.cache {
             cache.session_ended();
@@ -457,7 +456,7 @@ unsafe extern "C" fn compile(
         for i in 0..count {
             match ep.compile_one(&Graph::from_raw(*graphs.add(i)), *fused_nodes.add(i)) {
                 Ok(c) => {
-                    made.push(ComputeInfo::new(c.exe.clone()).into_raw());
+                    made.push(ComputeInfo::new(c.exe.clone(), ep.logger.clone()).into_raw());
                     built.push(c);
                 }
                 Err(e) => {

@@ -1,11 +1,13 @@
 //! Logging through ORT's logger, so the user's `log_severity_level` applies.
 //!
-//! ORT's loggers die with their owners: a session's logger when ORT releases the EP, the
-//! default logger when it releases the factory. Background work (cache writes, shape
-//! compiles) can outlive both, so a `Logger` is a revocable handle: the EP revokes its
-//! session logger in `ReleaseEp` (later messages go to the default logger) and
-//! `ReleaseEpFactory` clears the default one (later messages are dropped). Each message holds
-//! a read lock across the ORT call, so a revoke never lands in the middle of one.
+//! ORT's loggers die with their owners: a session's logger with the session, the default
+//! logger with the environment (ORT 1.23 destroys it at exit without releasing the factory
+//! first). Background work (cache writes, shape compiles) can outlive both, so a session's
+//! `Logger` is a revocable handle: ovep revokes it when the session starts tearing down (the
+//! first `ReleaseState`, or `ReleaseEp`), and its later messages are dropped: falling back to
+//! the default logger would crash a process exiting on ORT 1.23. `ReleaseEpFactory` clears the
+//! default logger too. Each message holds a read lock across the ORT call, so a revoke never
+//! lands in the middle of one.
 
 use std::ffi::CString;
 use std::sync::{Arc, RwLock};
@@ -55,7 +57,7 @@ impl Logger {
         }
     }
 
-    /// The session logger is about to be destroyed: send later messages to the default one.
+    /// The session is ending: drop later messages (see the module comment).
     pub fn revoke(&self) {
         if let Some(slot) = &self.0 {
             *slot.write().unwrap_or_else(|e| e.into_inner()) = Ptr(std::ptr::null());
@@ -78,9 +80,7 @@ impl Logger {
     fn log(&self, level: OrtLoggingLevel, msg: &str) {
         if let Some(slot) = &self.0 {
             let session = slot.read().unwrap_or_else(|e| e.into_inner());
-            if !session.0.is_null() {
-                return write(*session, level, msg);
-            }
+            return write(*session, level, msg);
         }
         let default = DEFAULT.read().unwrap_or_else(|e| e.into_inner());
         write(*default, level, msg)
@@ -109,7 +109,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_revoked_session_logger_falls_back_to_the_default() {
+    fn a_revoked_session_logger_goes_silent_in_every_clone() {
         let fake = 0x1000 as *const OrtLogger; // never dereferenced: only the routing is checked
         let session = Logger::session(fake);
         let clone = session.clone();

@@ -115,7 +115,7 @@ pub struct Executable {
     pub name: String,
     /// Set after the first run: the cold path's cache write waits for it (see `BlobCache::save`).
     ran: std::sync::atomic::AtomicBool,
-    /// Exports scheduled and not finished (`export_ticket`): the session's end waits for them.
+    /// Cache writes scheduled and not finished (`export_ticket`): the session's end waits for them.
     exports: Arc<std::sync::atomic::AtomicUsize>,
     /// The session is ending (`settle`).
     settling: std::sync::atomic::AtomicBool,
@@ -395,7 +395,7 @@ impl Executable {
     }
 
     /// Run once: inputs are read in place from ORT, outputs written into ORT's buffers.
-    /// An export of this executable is scheduled: until the ticket is dropped, `settle` waits.
+    /// A cache write of this executable is scheduled: until the ticket is dropped, `settle` waits.
     pub fn export_ticket(&self) -> ExportTicket {
         self.exports.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         ExportTicket(self.exports.clone())
