@@ -115,3 +115,32 @@ def test_external_data_model_and_fast_start_notice_a_changed_weights_file(zoo, t
     got, log = fast(1)
     assert "compiled a subgraph" in log, "a changed weights file loaded the old context model"
     compare(got, cpu_session(local).run(None, feeds), what="fast start after the weights changed")
+
+
+PLACEMENT_CHILD = r"""
+import sys, onnxruntime as ort
+sys.path.insert(0, sys.argv[2])
+import ovep
+ort.set_default_logger_severity(1)
+so = ort.SessionOptions()
+so.add_provider_for_devices([d for d in ovep.register(ort) if dict(d.ep_metadata).get("ov_device") == "CPU"], {})
+ort.InferenceSession(sys.argv[1], sess_options=so)
+"""
+
+
+@pytest.mark.parametrize("name", ["ppocr_det", "ppocr_rec", "ppocr_cls", "small_cnn", "small_transformer",
+                                  "cls_qdq", "cls_fp16", "tiny_gpt"])
+def test_standard_models_go_to_openvino_whole(name, models_dir, synthetic_models, zoo):
+    # Standard CNN and transformer models: >= 95 % of their nodes on OpenVINO, in <= 2 subgraphs.
+    import re
+
+    path = zoo.get(name) or synthetic_models.get(name) or models_dir / f"{name}.onnx"
+    package_root = str(Path(ovep.__file__).resolve().parent.parent)
+    p = subprocess.run([sys.executable, "-c", PLACEMENT_CHILD, str(path), package_root],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    found = re.search(r"claimed (\d+) of (\d+) nodes in (\d+) subgraphs", p.stderr)
+    assert found, f"no placement line in the log:\n{p.stderr[-2000:]}"
+    claimed, total, groups = map(int, found.groups())
+    print(f"{name}: {claimed}/{total} nodes on OpenVINO in {groups} subgraphs")
+    assert claimed >= 0.95 * total and groups <= 2, f"{name}: {claimed} of {total} nodes in {groups} subgraphs"

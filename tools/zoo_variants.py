@@ -18,8 +18,10 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 
-def qdq_int8(src: Path, dst: Path, input_name: str, shape: tuple[int, ...], samples: int = 4) -> Path:
-    """Static QDQ quantization (int8 weights per channel, int8 activations) calibrated on seeded inputs."""
+def qdq_int8(src: Path, dst: Path, input_name: str, shape: tuple[int, ...], samples: int = 4,
+             unsigned_activations: bool = False) -> Path:
+    """Static QDQ quantization (int8 weights per channel; int8, or uint8, activations) calibrated on seeded
+    inputs."""
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
 
     class Reader(CalibrationDataReader):
@@ -31,7 +33,8 @@ def qdq_int8(src: Path, dst: Path, input_name: str, shape: tuple[int, ...], samp
             return next(self.feeds, None)
 
     quantize_static(str(src), str(dst), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
-                    activation_type=QuantType.QInt8, weight_type=QuantType.QInt8)
+                    activation_type=QuantType.QUInt8 if unsigned_activations else QuantType.QInt8,
+                    weight_type=QuantType.QInt8)
     return dst
 
 
