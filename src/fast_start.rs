@@ -12,6 +12,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::cache::{ensure_private_root, resolve_dir, Key, KeyBuilder};
+use crate::ep::context::Identity;
 use crate::error::{Error, Result};
 use crate::ov::core::core;
 use serde::{Deserialize, Serialize};
@@ -33,7 +34,7 @@ pub fn slot(model: &Path, device: &str, options_key: &str, cache_dir: Option<&st
     let Some(root) = resolve_dir(cache_dir, |k| std::env::var_os(k)) else { return Ok(None) };
     ensure_private_root(&root)?;
     let ctx_root = root.join("ctx");
-    crate::cache::ensure_private_root(&ctx_root)?;
+    ensure_private_root(&ctx_root)?;
     let key = key(model, device, options_key, &ctx_root.join("index"))?;
     let dir = ctx_root.join(&key.to_hex()[..32]);
     let ready = dir.join(CONTEXT_FILE);
@@ -84,14 +85,13 @@ fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
 
 /// The key of a model file's context model on this machine.
 fn key(model: &Path, device: &str, options_key: &str, index_dir: &Path) -> Result<Key> {
-    let core = core(None)?;
-    let base = device.split([':', ',']).next().unwrap_or(device);
+    let identity = Identity::of(&*core(None)?, device);
     let mut k = KeyBuilder::new();
     k.str("scheme", SCHEME)
         .str("ovep", env!("CARGO_PKG_VERSION"))
-        .str("openvino", &core.version)
-        .str("device", device)
-        .str("device_name", &core.property(base, "FULL_DEVICE_NAME").unwrap_or_default())
+        .str("openvino", &identity.openvino)
+        .str("device", &identity.device)
+        .str("device_name", &identity.device_name)
         .str("options", options_key);
     for file in content(model, index_dir)? {
         k.str("file", &file.name).str("blake3", &file.blake3);

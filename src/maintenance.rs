@@ -94,8 +94,7 @@ fn check_context(dir: &Path, here: Option<(&str, &[String])>) -> Option<String> 
 /// OpenVINO's build and the full names of this machine's devices.
 fn here() -> Result<(String, Vec<String>)> {
     let core = crate::ov::core::core(None)?;
-    let names = core.available_devices()?.iter().filter_map(|d| core.property(d, "FULL_DEVICE_NAME").ok()).collect();
-    Ok((core.version.clone(), names))
+    Ok((core.version.clone(), context::local_device_names(&core)?))
 }
 
 pub fn ls(root: &Path) -> Result<Value> {

@@ -211,7 +211,7 @@ impl BlobCache {
     /// logger the outcome is reported to, right after.
     pub fn save(self: &Arc<Self>, graph: Key, groups: Vec<(String, Arc<Executable>)>, identity: Identity) {
         let me = self.clone();
-        let tickets: Vec<_> = groups.iter().map(|(_, e)| e.export_ticket()).collect();
+        let tickets: Vec<_> = groups.iter().map(|(_, e)| e.write_ticket()).collect();
         background::spawn("cache-write", move || {
             background::wait_for(WRITE_DELAY_LIMIT, || {
                 groups.iter().all(|(_, e)| e.has_run() || e.is_settling())

@@ -105,6 +105,12 @@ impl Identity {
     }
 }
 
+/// The full names of the devices OpenVINO drives on this machine (what `info_fits` and bundle
+/// imports compare against).
+pub fn local_device_names(core: &Core) -> Result<Vec<String>> {
+    Ok(core.available_devices()?.iter().filter_map(|d| core.property(d, "FULL_DEVICE_NAME").ok()).collect())
+}
+
 /// Whether compatibility info ORT read from a model fits one of the devices OpenVINO has here.
 pub fn info_fits(info: &str, openvino: &str, device_names: &[String]) -> bool {
     let Some(fields) = info.strip_prefix(COMPAT_PREFIX) else { return false };

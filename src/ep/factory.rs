@@ -278,12 +278,7 @@ impl Factory {
     /// same OpenVINO build, and a device with the same full name.
     fn compatibility(&self, info: &str) -> OrtCompiledModelCompatibility {
         let Some(core) = self.try_core() else { return ORT_COMPILED_MODEL_COMPATIBILITY_EP_UNSUPPORTED };
-        let names: Vec<String> = core
-            .available_devices()
-            .unwrap_or_default()
-            .iter()
-            .filter_map(|d| core.property(d, "FULL_DEVICE_NAME").ok())
-            .collect();
+        let names = super::context::local_device_names(&core).unwrap_or_default();
         if super::context::info_fits(info, &core.version, &names) {
             ORT_COMPILED_MODEL_COMPATIBILITY_EP_SUPPORTED_OPTIMAL
         } else {

@@ -71,7 +71,7 @@ impl Ep {
             core.version, options.precision, options.performance_hint
         ));
         let identity = Identity::of(&core, &device);
-        let gpu_cache = cache.as_ref().and_then(|c| gpu_kernel_cache(c.root(), &core, &device));
+        let gpu_cache = cache.as_ref().and_then(|c| gpu_kernel_cache(c.root(), &core, &identity));
         let compatibility_info = CString::new(identity.compatibility_info()).unwrap_or_default();
         Box::new(Ep {
             base: OrtEp {
@@ -556,14 +556,13 @@ impl Ep {
 /// OpenVINO's own GPU kernel cache (`CACHE_DIR`) for a GPU session: `<cache_dir>/gpu/<device>`,
 /// one directory per OpenVINO build, GPU and driver, so kernels built for one never meet another.
 /// ovep's blobs cover whole subgraphs; this also covers the shape-specialized compiles.
-fn gpu_kernel_cache(root: &std::path::Path, core: &Core, device: &str) -> Option<std::path::PathBuf> {
-    let base = device.split([':', ',']).next().unwrap_or(device);
+fn gpu_kernel_cache(root: &std::path::Path, core: &Core, identity: &Identity) -> Option<std::path::PathBuf> {
+    let base = identity.device.split([':', ',']).next().unwrap_or(&identity.device);
     if !base.starts_with("GPU") {
         return None;
     }
-    let name = core.property(base, "FULL_DEVICE_NAME").unwrap_or_default();
     let driver = core.property(base, "GPU_DRIVER_VERSION").unwrap_or_default();
-    Some(gpu_cache_path(root, &core.version, &name, &driver))
+    Some(gpu_cache_path(root, &identity.openvino, &identity.device_name, &driver))
 }
 
 fn gpu_cache_path(root: &std::path::Path, openvino: &str, device_name: &str, driver: &str) -> std::path::PathBuf {

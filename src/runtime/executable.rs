@@ -115,8 +115,8 @@ pub struct Executable {
     pub name: String,
     /// Set after the first run: the cold path's cache write waits for it (see `BlobCache::save`).
     ran: std::sync::atomic::AtomicBool,
-    /// Cache writes scheduled and not finished (`export_ticket`): the session's end waits for them.
-    exports: Arc<std::sync::atomic::AtomicUsize>,
+    /// Cache writes scheduled and not finished (`write_ticket`): the session's end waits for them.
+    writes: Arc<std::sync::atomic::AtomicUsize>,
     /// The session is ending (`settle`).
     settling: std::sync::atomic::AtomicBool,
     target: Arc<CompileTarget>,
@@ -144,10 +144,10 @@ pub struct Executable {
     shapes: Mutex<ShapeState>,
 }
 
-/// A scheduled export (see `Executable::export_ticket`); dropping it marks the export done.
-pub struct ExportTicket(Arc<std::sync::atomic::AtomicUsize>);
+/// A scheduled cache write (see `Executable::write_ticket`); dropping it marks the write done.
+pub struct WriteTicket(Arc<std::sync::atomic::AtomicUsize>);
 
-impl Drop for ExportTicket {
+impl Drop for WriteTicket {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
@@ -260,7 +260,7 @@ impl Executable {
         Ok(Executable {
             name,
             ran: std::sync::atomic::AtomicBool::new(false),
-            exports: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
+            writes: Arc::new(std::sync::atomic::AtomicUsize::new(0)),
             settling: std::sync::atomic::AtomicBool::new(false),
             target,
             // Not kept: it was read at GetCapability's weight addresses, which ORT may have
@@ -396,19 +396,19 @@ impl Executable {
 
     /// Run once: inputs are read in place from ORT, outputs written into ORT's buffers.
     /// A cache write of this executable is scheduled: until the ticket is dropped, `settle` waits.
-    pub fn export_ticket(&self) -> ExportTicket {
-        self.exports.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        ExportTicket(self.exports.clone())
+    pub fn write_ticket(&self) -> WriteTicket {
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        WriteTicket(self.writes.clone())
     }
 
-    /// Whether the session is ending (scheduled exports should start now).
+    /// Whether the session is ending (scheduled cache writes should start now).
     pub fn is_settling(&self) -> bool {
         self.settling.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// The session is ending, and ORT frees the weights OpenVINO reads from right after:
     /// start no more specializations, and wait (bounded) for the specialization and the cache
-    /// exports in flight.
+    /// writes in flight (the write's report goes to the session's logger, which goes too).
     pub fn settle(&self, timeout: std::time::Duration) {
         self.settling.store(true, std::sync::atomic::Ordering::Release);
         let deadline = std::time::Instant::now() + timeout;
@@ -416,7 +416,7 @@ impl Executable {
             {
                 let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
                 st.closing = true;
-                if !st.pending && self.exports.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                if !st.pending && self.writes.load(std::sync::atomic::Ordering::Acquire) == 0 {
                     return;
                 }
             }
