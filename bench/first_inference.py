@@ -29,12 +29,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import report  # noqa: E402
-from run import INTREE_PYTHON, MODELS, REPO, diffs_against_cpu, make_inputs, ovep_env, run_child, warm_file  # noqa: E402
+from run import MODELS, diffs_against_cpu, make_inputs, model_paths, run_child, runtimes, warm_file  # noqa: E402
 
 CONFIGS = ("cpu", "ovep", "ovep-cold", "ovep-warm", "ovep-ctx", "ovep-fast", "in-tree", "in-tree-warm",
            "ov-floor", "ov-import")
 DEFAULT_MODELS = ("resnet50_like", "mobilenetv2_like", "bert_base_like", "ppocr_det", "ppocr_rec")
-OVEP = ("ovep", "ovep-cold", "ovep-warm", "ovep-ctx", "ovep-fast")
 
 # (name, numerator, denominator, metric, limit, best-process metric): issue 4's targets.
 TARGETS = [
@@ -88,30 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     for c in configs:
         if c not in CONFIGS:
             ap.error(f"unknown config {c!r}; choose from {', '.join(CONFIGS)}")
-    pythons = {c: sys.executable for c in configs}
-    envs = {c: dict(os.environ) for c in configs}
-    notes = {}
-    for c in configs:
-        if c.startswith("in-tree"):
-            if not os.path.exists(INTREE_PYTHON):
-                sys.exit(f"{c} needs {INTREE_PYTHON}: run `bash bench/setup_intree.sh` (or pass --no-intree)")
-            pythons[c] = INTREE_PYTHON
-        if c in OVEP:
-            env, lib = ovep_env()
-            if env is None:
-                sys.exit(f"{c}: {lib}")
-            envs[c], notes["ovep library"] = env, lib
-            notes["ovep library mtime"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(lib)))
-    paths = {}
-    for m in models:
-        spec = MODELS[m]
-        paths[m] = os.path.join(REPO, spec.path)
-        if spec.synthetic:
-            import synth_models  # noqa: PLC0415
-
-            synth_models.ensure(m, os.path.dirname(paths[m]))
-        elif not os.path.exists(paths[m]):
-            sys.exit(f"{paths[m]} is missing: run `python tools/fetch_models.py` first")
+    pythons, envs, notes = runtimes(configs)
+    paths = model_paths(models)
 
     meta = report.machine_info(pythons, notes)
     work = tempfile.mkdtemp(prefix="ovep_first_")

@@ -124,6 +124,44 @@ def run_child(python: str, env: dict, args: list[str], workdir: str) -> dict:
     return res
 
 
+def runtimes(configs: list[str]) -> tuple[dict, dict, dict]:
+    """Each config's interpreter and environment, and notes for the report (which ovep library). A missing
+    runtime stops the bench before it starts."""
+    from child import OVEP_CONFIGS  # noqa: PLC0415
+
+    pythons = {c: sys.executable for c in configs}
+    envs = {c: dict(os.environ) for c in configs}
+    notes: dict = {}
+    for c in configs:
+        if c.startswith("in-tree"):
+            if not os.path.exists(INTREE_PYTHON):
+                sys.exit(f"{c} config needs {INTREE_PYTHON}: run `bash bench/setup_intree.sh` first (or leave it out)")
+            pythons[c] = INTREE_PYTHON
+        if c in OVEP_CONFIGS:
+            env, lib = ovep_env()
+            if env is None:
+                sys.exit(f"{c} config: {lib}\n(or leave the ovep configs out)")
+            envs[c], notes["ovep library"] = env, lib
+            notes["ovep library mtime"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(lib)))
+    return pythons, envs, notes
+
+
+def model_paths(models: list[str]) -> dict[str, str]:
+    """Each model's file: synthetic ones built if missing, fetched ones required."""
+    paths = {}
+    for m in models:
+        spec = MODELS[m]
+        path = os.path.join(REPO, spec.path)
+        if spec.synthetic:
+            import synth_models  # noqa: PLC0415
+
+            synth_models.ensure(m, os.path.dirname(path))
+        elif not os.path.exists(path):
+            sys.exit(f"{path} is missing: run `python tools/fetch_models.py` first")
+        paths[m] = path
+    return paths
+
+
 def diffs_against_cpu(outputs: dict[str, str]) -> dict[str, float]:
     """Max abs difference of each config's saved first output (.npy) from the cpu config's."""
     diffs: dict[str, float] = {}
@@ -167,32 +205,8 @@ def main(argv: list[str] | None = None) -> int:
         if c not in CONFIGS:
             ap.error(f"unknown config {c!r}; choose from {', '.join(CONFIGS)}")
 
-    # Each config's interpreter and environment; a missing one stops the bench before it starts.
-    pythons, envs, notes = {}, {}, {}
-    for c in configs:
-        pythons[c], envs[c] = sys.executable, dict(os.environ)
-    if "in-tree" in configs:
-        if not os.path.exists(INTREE_PYTHON):
-            sys.exit(f"in-tree config needs {INTREE_PYTHON}: run `bash bench/setup_intree.sh` first")
-        pythons["in-tree"] = INTREE_PYTHON
-    for c in [c for c in configs if c in ("ovep", "ovep-warm")]:
-        env, lib = ovep_env()
-        if env is None:
-            sys.exit(f"{c} config: {lib}\n(run without it: --configs cpu,ov-floor,in-tree)")
-        envs[c], notes["ovep library"] = env, lib
-        notes["ovep library mtime"] = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(os.path.getmtime(lib)))
-
-    paths = {}
-    for m in models:
-        spec = MODELS[m]
-        path = os.path.join(REPO, spec.path)
-        if spec.synthetic:
-            import synth_models  # noqa: PLC0415
-
-            synth_models.ensure(m, os.path.dirname(path))
-        elif not os.path.exists(path):
-            sys.exit(f"{path} is missing: run `python tools/fetch_models.py` first")
-        paths[m] = path
+    pythons, envs, notes = runtimes(configs)
+    paths = model_paths(models)
 
     meta = report.machine_info(pythons, notes)  # before the run: its load average is the one at start
     work = tempfile.mkdtemp(prefix="ovep_bench_")
