@@ -9,30 +9,17 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
+
+from repo_tools import load_tool
 
 OPSET = 17
 IR_VERSION = 8
 MS_DOMAIN = "com.microsoft"
 
 
-class _Graph:
-    """Small accumulator for nodes and initializers with unique names."""
-
-    def __init__(self, seed: int):
-        self.rng = np.random.default_rng(seed)
-        self.nodes: list[onnx.NodeProto] = []
-        self.inits: list[onnx.TensorProto] = []
-        self._n = 0
-
-    def name(self, prefix: str) -> str:
-        self._n += 1
-        return f"{prefix}_{self._n}"
-
-    def const(self, prefix: str, array: np.ndarray) -> str:
-        name = self.name(prefix)
-        self.inits.append(numpy_helper.from_array(np.asarray(array), name))
-        return name
+class _Graph(load_tool("synth_models").GraphBuilder):
+    """The test models' builder: He-scaled weights, ops with several outputs or a domain."""
 
     def weight(self, prefix: str, shape: tuple[int, ...], fan_in: int) -> str:
         # He-style scale keeps activations O(1) through the layers, so rtol-based comparisons are meaningful.

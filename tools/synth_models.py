@@ -31,8 +31,9 @@ DEFAULT_SEED = 20260501
 OPSET = 17
 
 
-class _Graph:
-    """Collects nodes and initializers; names are unique by a running counter."""
+class GraphBuilder:
+    """Collects nodes and initializers; names are unique by a running counter. Shared with the tests'
+    model builders (tests/model_builders.py), which add their own `op` and `model`."""
 
     def __init__(self, seed: int):
         self.rng = np.random.default_rng(seed)
@@ -49,6 +50,10 @@ class _Graph:
         # Not np.ascontiguousarray: it turns 0-d scalars (Clip bounds, Gather index) into shape [1].
         self.inits.append(numpy_helper.from_array(np.asarray(array).copy(order="C"), name))
         return name
+
+
+class _Graph(GraphBuilder):
+    """The benchmark models' builder: seeded normal weights, one output per op."""
 
     def normal(self, prefix: str, shape, std: float) -> str:
         return self.const(prefix, self.rng.standard_normal(shape, dtype=np.float32) * np.float32(std))
