@@ -158,9 +158,8 @@ fn content(model: &Path, index_dir: &Path) -> Result<Vec<HashedFile>> {
     });
     if settled {
         if let Ok(json) = serde_json::to_vec(&files) {
-            let tmp = index.with_extension(format!("tmp{}", std::process::id()));
-            if std::fs::create_dir_all(index_dir).is_ok() && std::fs::write(&tmp, json).is_ok() {
-                let _ = std::fs::rename(&tmp, &index);
+            if std::fs::create_dir_all(index_dir).is_ok() {
+                let _ = crate::cache::replace_file(&index, &json);
             }
         }
     }

@@ -34,6 +34,18 @@ pub fn sync_dir(path: &Path) -> io::Result<()> {
     File::open(path)?.sync_all()
 }
 
+/// Replace `path` with `bytes`: written beside it under a temporary name, then renamed, so a
+/// reader sees the old file or the new one, never half of one. The temporary file does not
+/// outlive a failure.
+pub fn replace_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// Set a file's mtime (the cache's "last used" mark).
 pub fn touch(path: &Path, time: SystemTime) -> io::Result<()> {
     OpenOptions::new().write(true).open(path)?.set_modified(time)

@@ -36,6 +36,7 @@ mod store_tests;
 #[cfg(test)]
 mod test_util;
 
+pub use fsio::replace_file;
 pub use key::{hash_large, Key, KeyBuilder, KeyField, PARALLEL_HASH_MIN};
 pub use location::{resolve_dir, ENV_CACHE_DIR};
 pub use manifest::{Manifest, FORMAT, FORMAT_VERSION};

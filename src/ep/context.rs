@@ -131,11 +131,6 @@ pub struct Notes {
     pub blob_blake3: String,
 }
 
-/// One EPContext node to write: ORT's node attributes for a compiled group.
-pub struct ContextNode {
-    pub attributes: Vec<(&'static str, crate::ort::editor::Attr)>,
-}
-
 /// Attributes of the EPContext node for `blob`; with embed mode 0 the blob is written to a
 /// file in `dir` first.
 pub fn node_attributes(
@@ -145,7 +140,7 @@ pub fn node_attributes(
     partition: &str,
     identity: &Identity,
     blob: &[u8],
-) -> Result<ContextNode> {
+) -> Result<Vec<(&'static str, crate::ort::editor::Attr)>> {
     use crate::ort::editor::Attr;
     let notes = Notes {
         format: FORMAT,
@@ -160,30 +155,20 @@ pub fn node_attributes(
         // Fused-node names are long and unique; a short hash of one names its file.
         let short = &blake3::hash(partition.as_bytes()).to_hex()[..12];
         let name = format!("{file_stem}.{short}.ovep.blob");
-        write_atomically(&dir.join(&name), blob)?;
+        let path = dir.join(&name);
+        crate::cache::replace_file(&path, blob)
+            .map_err(|e| Error::ep_fail(format!("ovep: writing {}: {e}", path.display())))?;
         name
     };
-    Ok(ContextNode {
-        attributes: vec![
-            ("main_context", Attr::Int(1)),
-            ("embed_mode", Attr::Int(i64::from(opts.embed))),
-            ("ep_cache_context", Attr::Str(context)),
-            ("ep_sdk_version", Attr::Str(identity.openvino.clone())),
-            ("partition_name", Attr::Str(partition.to_string())),
-            ("source", Attr::Str(EP_NAME.to_string())),
-            ("notes", Attr::Str(serde_json::to_string(&notes).map_err(|e| Error::ep_fail(e.to_string()))?)),
-        ],
-    })
-}
-
-fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
-    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
-    let io = |e: std::io::Error, what: &Path| Error::ep_fail(format!("ovep: writing {}: {e}", what.display()));
-    std::fs::write(&tmp, data).map_err(|e| io(e, &tmp))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e, path)
-    })
+    Ok(vec![
+        ("main_context", Attr::Int(1)),
+        ("embed_mode", Attr::Int(i64::from(opts.embed))),
+        ("ep_cache_context", Attr::Str(context)),
+        ("ep_sdk_version", Attr::Str(identity.openvino.clone())),
+        ("partition_name", Attr::Str(partition.to_string())),
+        ("source", Attr::Str(EP_NAME.to_string())),
+        ("notes", Attr::Str(serde_json::to_string(&notes).map_err(|e| Error::ep_fail(e.to_string()))?)),
+    ])
 }
 
 /// Whether ORT offered an EPContext node written by ovep.

@@ -325,14 +325,14 @@ impl Ep {
                 "ovep: EPContext blobs go beside the context model, but the model came from memory: set                  ep.context_file_path, or ep.context_embed_mode=1"
             ),
         };
-        let node = context::node_attributes(opts, &dir, &stem, fused_name, &self.identity, &blob)?;
+        let attributes = context::node_attributes(opts, &dir, &stem, fused_name, &self.identity, &blob)?;
         crate::ort::editor::create_node(
             context::OP_TYPE,
             context::DOMAIN,
             fused_name,
             &c.exe.input_names(),
             outputs,
-            &node.attributes,
+            &attributes,
         )
     }
 

@@ -58,7 +58,6 @@ pub const ORT_EP_DATA_LAYOUT_NCHW: OrtEpDataLayout = 0;
 
 /// `OrtCompiledModelCompatibility`.
 pub type OrtCompiledModelCompatibility = c_int;
-pub const ORT_COMPILED_MODEL_COMPATIBILITY_EP_NOT_APPLICABLE: OrtCompiledModelCompatibility = 0;
 pub const ORT_COMPILED_MODEL_COMPATIBILITY_EP_SUPPORTED_OPTIMAL: OrtCompiledModelCompatibility = 1;
 pub const ORT_COMPILED_MODEL_COMPATIBILITY_EP_UNSUPPORTED: OrtCompiledModelCompatibility = 3;
 
