@@ -34,21 +34,3 @@ pub fn read_manifest_bytes(path: &Path) -> io::Result<Vec<u8>> {
     file.take(MAX_MANIFEST_BYTES + 1).read_to_end(&mut bytes)?;
     Ok(bytes)
 }
-
-/// Read a blob of exactly `size` bytes; a different size is `InvalidData`.
-pub fn read_blob(path: &Path, size: u64) -> io::Result<Vec<u8>> {
-    let file = File::open(path)?;
-    let len = file.metadata()?.len();
-    if len != size {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("blob is {len} bytes, the manifest says {size} (truncated or damaged)"),
-        ));
-    }
-    let mut blob = Vec::with_capacity(size as usize);
-    file.take(size + 1).read_to_end(&mut blob)?;
-    if blob.len() as u64 != size {
-        return Err(io::Error::new(io::ErrorKind::InvalidData, "blob changed size while being read"));
-    }
-    Ok(blob)
-}

@@ -152,9 +152,50 @@ pub fn hash_large(bytes: &[u8]) -> blake3::Hash {
     hasher.finalize()
 }
 
+/// `blake3::hash` of each of `parts`, the parts spread over every core. A model's weights are
+/// mostly tensors below `PARALLEL_HASH_MIN` (BERT-base: 2.4 MB matrices), which `hash_large`
+/// hashes on one core; hashing them side by side doubles the graph key's speed on two cores.
+pub fn hash_each(parts: &[&[u8]]) -> Vec<blake3::Hash> {
+    let small: usize = parts.iter().map(|p| p.len()).filter(|&n| n < PARALLEL_HASH_MIN).sum();
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if workers < 2 || small < PARALLEL_HASH_MIN {
+        return parts.iter().map(|p| hash_large(p)).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut hashes: Vec<Option<blake3::Hash>> = vec![None; parts.len()];
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(p) = parts.get(i) else { return done };
+            done.push((i, hash_large(p)));
+        }
+    };
+    std::thread::scope(|s| {
+        let helpers: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
+        let mine = work();
+        for (i, h) in helpers.into_iter().flat_map(|t| t.join().unwrap_or_default()).chain(mine) {
+            hashes[i] = Some(h);
+        }
+    });
+    // A helper that panicked (it cannot: hashing does not fail) would leave a gap: fill it here.
+    hashes.into_iter().zip(parts).map(|(h, p)| h.unwrap_or_else(|| hash_large(p))).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_each_matches_serial_hashes_in_order() {
+        let parts: Vec<Vec<u8>> =
+            (0..40usize).map(|i| (0..(i * 97_531) % (3 << 20)).map(|j| (i + j * 13) as u8).collect()).collect();
+        let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+        let serial: Vec<blake3::Hash> = parts.iter().map(|p| blake3::hash(p)).collect();
+        assert_eq!(hash_each(&refs), serial);
+        assert_eq!(hash_each(&refs[..3]), serial[..3]);
+        assert!(hash_each(&[]).is_empty());
+    }
 
     fn key_of(text_fields: &[(&str, &str)]) -> Key {
         let mut b = KeyBuilder::new();

@@ -16,8 +16,9 @@
 //!   use by setting the manifest's mtime (`layout.rs` shows the directory layout).
 //!
 //! Where the cache lives: `location::resolve_dir`.
-#![deny(unsafe_code)] // perms.rs needs one geteuid() call; every other file forbids it.
+#![deny(unsafe_code)] // perms.rs needs one geteuid() call and blob.rs one mmap; every other file forbids it.
 
+mod blob;
 mod entry;
 mod eviction;
 mod fsio;
@@ -36,8 +37,9 @@ mod store_tests;
 #[cfg(test)]
 mod test_util;
 
+pub use blob::Blob;
 pub use fsio::replace_file;
-pub use key::{hash_large, Key, KeyBuilder, KeyField, PARALLEL_HASH_MIN};
+pub use key::{hash_each, hash_large, Key, KeyBuilder, KeyField, PARALLEL_HASH_MIN};
 pub use location::{resolve_dir, ENV_CACHE_DIR};
 pub use manifest::{Manifest, FORMAT, FORMAT_VERSION};
 pub use outcome::{EntryInfo, Hit, Lookup, PruneReport, Stats, Stored, VerifyReport};

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
+use super::blob::Blob;
 use super::key::{Key, KeyField};
 use super::manifest::Manifest;
 
@@ -23,7 +24,7 @@ pub enum Lookup {
 
 #[derive(Debug)]
 pub struct Hit {
-    pub blob: Vec<u8>,
+    pub blob: Blob,
     pub manifest: Manifest,
 }
 

@@ -16,7 +16,8 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::entry::{read_blob, read_manifest_bytes, write_staging};
+use super::blob::Blob;
+use super::entry::{read_manifest_bytes, write_staging};
 use super::eviction::{self, Candidate};
 use super::fsio::{self, io_error};
 use super::key::{hash_large, Key, KeyField};
@@ -231,7 +232,7 @@ impl Store {
             Err(e) => return Err(io_error("reading", &manifest_path, e)),
         };
         let blob_path = dir.join(BLOB);
-        let blob = match read_blob(&blob_path, manifest.blob_size) {
+        let blob = match Blob::read(&blob_path, Some(manifest.blob_size)) {
             Ok(b) => b,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok(self.discard_if_same(&dir, ino, "blob is missing".into()))

@@ -260,5 +260,5 @@ fn stale_temps_are_cleaned_and_never_visible() {
     let reopened = Store::open(t.path(), DEFAULT_MAX_BYTES).unwrap();
     assert!(!old.exists() && !trash.exists());
     assert!(fresh.exists(), "a recent staging directory may belong to a live writer");
-    assert!(matches!(reopened.load(&k).unwrap(), Lookup::Hit(h) if h.blob == b"kept"));
+    assert!(matches!(reopened.load(&k).unwrap(), Lookup::Hit(h) if *h.blob == *b"kept"));
 }

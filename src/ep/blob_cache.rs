@@ -22,7 +22,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use super::context::Identity;
-use crate::cache::{hash_large, resolve_dir, Key, KeyBuilder, Lookup, Store};
+use crate::cache::{hash_each, resolve_dir, Blob, Key, KeyBuilder, Lookup, Store};
 use crate::error::Result;
 use crate::onnx::export::{export_subgraph, without_addresses};
 use crate::ort::logger::Logger;
@@ -95,14 +95,14 @@ impl BlobCache {
     pub fn graph_key(&self, snap: &GraphSnapshot, target: &CompileTarget, min_subgraph_nodes: usize) -> Option<Key> {
         let all: Vec<usize> = (0..snap.nodes.len()).collect();
         let structure = export_subgraph(snap, &all).and_then(|e| without_addresses(&e.onnx)).ok()?;
+        let mut constants: Vec<(&String, &[u8])> =
+            snap.values.iter().filter_map(|(n, v)| Some((n, v.constant.as_ref()?.as_bytes()))).collect();
+        constants.sort_unstable_by_key(|&(n, _)| n);
+        let hashes = hash_each(&constants.iter().map(|&(_, b)| b).collect::<Vec<_>>());
         let mut weights = blake3::Hasher::new();
-        let mut names: Vec<&String> = snap.values.keys().collect();
-        names.sort_unstable();
-        for name in names {
-            let Some(t) = snap.values[name].constant.as_ref() else { continue };
-            let bytes = t.as_bytes();
+        for ((name, bytes), hash) in constants.iter().zip(&hashes) {
             weights.update(&(name.len() as u64).to_le_bytes()).update(name.as_bytes());
-            weights.update(&(bytes.len() as u64).to_le_bytes()).update(hash_large(bytes).as_bytes());
+            weights.update(&(bytes.len() as u64).to_le_bytes()).update(hash.as_bytes());
         }
         let core = &target.core;
         let mut k = KeyBuilder::new();
@@ -190,7 +190,7 @@ impl BlobCache {
         }
     }
 
-    fn lookup(&self, key: &Key) -> Option<Vec<u8>> {
+    fn lookup(&self, key: &Key) -> Option<Blob> {
         match self.store.load(key) {
             Ok(Lookup::Hit(hit)) => Some(hit.blob),
             Ok(Lookup::Miss) => None,

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::factory::EP_NAME;
 use crate::bail;
+use crate::cache::Blob;
 use crate::error::{Error, Result};
 use crate::ov::core::Core;
 use crate::partition::snapshot::NodeSnapshot;
@@ -199,7 +200,7 @@ pub fn check(node: &NodeSnapshot, here: &Identity) -> Result<Notes> {
 
 /// The blob of an ovep EPContext node, verified against its notes. `model_dir`: the directory
 /// of the context model (for blobs kept in files beside it).
-pub fn load_blob(node: &NodeSnapshot, notes: &Notes, model_dir: Option<&Path>) -> Result<Vec<u8>> {
+pub fn load_blob(node: &NodeSnapshot, notes: &Notes, model_dir: Option<&Path>) -> Result<Blob> {
     let Some(context) = node.attr_bytes("ep_cache_context") else {
         bail!("ovep: EPContext node {} has no ep_cache_context", node.name)
     };
@@ -209,17 +210,14 @@ pub fn load_blob(node: &NodeSnapshot, notes: &Notes, model_dir: Option<&Path>) -
 
 /// An EPContext blob from its `ep_cache_context` (embedded, or a file name beside the
 /// model), verified against the node's notes.
-pub fn blob_from(
-    name: &str,
-    embedded: bool,
-    context: &[u8],
-    notes: &Notes,
-    model_dir: Option<&Path>,
-) -> Result<Vec<u8>> {
-    let blob = if embedded {
-        base64::engine::general_purpose::STANDARD.decode(context).map_err(|e| {
-            Error::invalid_argument(format!("ovep: EPContext node {name}: embedded blob is damaged ({e})"))
-        })?
+pub fn blob_from(name: &str, embedded: bool, context: &[u8], notes: &Notes, model_dir: Option<&Path>) -> Result<Blob> {
+    let blob: Blob = if embedded {
+        base64::engine::general_purpose::STANDARD
+            .decode(context)
+            .map_err(|e| {
+                Error::invalid_argument(format!("ovep: EPContext node {name}: embedded blob is damaged ({e})"))
+            })?
+            .into()
     } else {
         let file = PathBuf::from(String::from_utf8_lossy(context).into_owned());
         if file.components().any(|c| !matches!(c, Component::Normal(_))) {
@@ -233,7 +231,10 @@ pub fn blob_from(
             );
         };
         let path = dir.join(&file);
-        std::fs::read(&path).map_err(|e| {
+        // Mapped when large, like the cache's blobs (`cache::Blob`): the fast-start context
+        // models ovep writes are published by rename, and a user's EPContext file is as safe
+        // to map as the external-data files ORT maps.
+        Blob::read(&path, None).map_err(|e| {
             Error::invalid_argument(format!("ovep: EPContext node {name}: reading {}: {e}", path.display()))
         })?
     };

@@ -14,7 +14,7 @@ pub struct CompiledModel {
     ptr: *mut ov::ov_compiled_model_t,
     /// The buffer an imported model was read from: OpenVINO keeps reading weights from it.
     /// Declared after `ptr` so it is dropped after the model is freed.
-    backing: Option<Vec<u8>>,
+    backing: Option<Box<dyn AsRef<[u8]> + Send + Sync>>,
 }
 
 // SAFETY: ov::CompiledModel is thread-safe; infer requests are created per caller.
@@ -29,8 +29,8 @@ impl CompiledModel {
     }
 
     /// Keep `buffer` alive as long as this model (see `Core::import`).
-    pub fn backed_by(mut self, buffer: Vec<u8>) -> CompiledModel {
-        self.backing = Some(buffer);
+    pub fn backed_by(mut self, buffer: impl AsRef<[u8]> + Send + Sync + 'static) -> CompiledModel {
+        self.backing = Some(Box::new(buffer));
         self
     }
 
@@ -54,14 +54,14 @@ impl CompiledModel {
         Ok(InferRequest { ptr: r })
     }
 
-    /// Write the compiled blob to `path` (OpenVINO's export format).
     /// The blob this model was imported from, if it was: exporting an imported model again
     /// is not reliable (OpenVINO 2026.4's CPU plugin writes a blob it cannot read back), and
     /// the original bytes are the same compiled model.
     pub fn imported_from(&self) -> Option<&[u8]> {
-        self.backing.as_deref()
+        self.backing.as_ref().map(|b| (**b).as_ref())
     }
 
+    /// Write the compiled blob to `path` (OpenVINO's export format).
     pub fn export(&self, path: &std::path::Path) -> Result<()> {
         let p = CString::new(path.to_string_lossy().as_bytes())
             .map_err(|_| Error::invalid_argument("export path contains NUL"))?;

@@ -112,7 +112,12 @@ impl Core {
     /// defaults apply (bf16 on CPUs that have it, whatever the blob was compiled for) unless
     /// they are set on the core first; and the imported model keeps reading its weights
     /// from the buffer, so the buffer lives as long as the compiled model.
-    pub fn import(&self, blob: Vec<u8>, device: &str, props: &[(String, String)]) -> Result<CompiledModel> {
+    pub fn import(
+        &self,
+        blob: impl AsRef<[u8]> + Send + Sync + 'static,
+        device: &str,
+        props: &[(String, String)],
+    ) -> Result<CompiledModel> {
         static IMPORT: Mutex<()> = Mutex::new(());
         let _one_at_a_time = IMPORT.lock().unwrap_or_else(|e| e.into_inner());
         let d = cstring(device)?;
@@ -127,8 +132,11 @@ impl Core {
             )?;
         }
         let mut compiled = ptr::null_mut();
+        let bytes = blob.as_ref();
         check(
-            unsafe { ov::ov_core_import_model(self.ptr, blob.as_ptr().cast(), blob.len(), d.as_ptr(), &mut compiled) },
+            unsafe {
+                ov::ov_core_import_model(self.ptr, bytes.as_ptr().cast(), bytes.len(), d.as_ptr(), &mut compiled)
+            },
             &format!("importing a compiled model for {device}"),
         )?;
         Ok(unsafe { CompiledModel::from_raw(compiled) }.backed_by(blob))
