@@ -41,7 +41,8 @@ extern "C" {
 #define OVEP_OPTION_PERFORMANCE_HINT "performance_hint"
 /* OpenVINO inference threads (integer >= 0); 0 (default) leaves OpenVINO's default. */
 #define OVEP_OPTION_NUM_THREADS "num_threads"
-/* Smallest group of nodes handed to OpenVINO (integer >= 1, default 2; 1 offers single nodes). */
+/* Smallest group of nodes handed to OpenVINO (integer >= 1, default 2; 1 offers every supported node,
+ * even groups that only compute elementwise between nodes left to ORT). */
 #define OVEP_OPTION_MIN_SUBGRAPH_NODES "min_subgraph_nodes"
 /* Shape-specialized compiled models kept per subgraph for dynamic inputs (integer >= 1, default 8). */
 #define OVEP_OPTION_MAX_CACHED_SHAPES "max_cached_shapes"

@@ -164,6 +164,40 @@ def lone_node_model() -> onnx.ModelProto:
                    [_tensor("out", [1, 4, 16, 16])], extra_opsets=[(MS_DOMAIN, 1)])
 
 
+def dynamic_quant_cnn() -> onnx.ModelProto:
+    """A dynamically quantized CNN in the form ORT's quantize_dynamic writes (ddddocr is one): each convolution
+    is DynamicQuantizeLinear -> ConvInteger (both left to ORT) -> Cast -> Mul by the scales -> Add bias, then SiLU.
+    What OpenVINO could take are only the elementwise pieces between ORT's nodes.
+
+    image [1,3,16,16] -> (quantized conv 3->8, SiLU) -> (quantized conv 8->4) -> out [1,4,16,16].
+    """
+    g = _Graph(seed=9)
+
+    def quantized_conv(x: str, c_in: int, c_out: int) -> str:
+        q, scale, zero = g.op("DynamicQuantizeLinear", [x], n_out=3)
+        w = g.const("qconv_w", g.rng.integers(0, 255, (c_out, c_in, 3, 3)).astype(np.uint8))
+        w_zero = g.const("qconv_w_zero", np.array(128, np.uint8))
+        acc = g.op("ConvInteger", [q, w, zero, w_zero], kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+        w_scale = g.const("qconv_w_scale", np.array(0.01, np.float32))
+        y = g.op("Mul", [g.op("Cast", [acc], to=TensorProto.FLOAT), g.op("Mul", [scale, w_scale])])
+        bias = g.const("qconv_b", (0.1 * g.rng.standard_normal((1, c_out, 1, 1))).astype(np.float32))
+        return g.op("Add", [y, bias])
+
+    x = quantized_conv("image", 3, 8)
+    x = g.op("Mul", [x, g.op("Sigmoid", [x])])
+    g.nodes.append(helper.make_node("Identity", [quantized_conv(x, 8, 4)], ["out"]))
+    return g.model("dynamic_quant_cnn", [_tensor("image", [1, 3, 16, 16])], [_tensor("out", [1, 4, 16, 16])])
+
+
+def elementwise_only() -> onnx.ModelProto:
+    """Nothing but elementwise ops: x [2,64] -> x * sigmoid(x) + 1 -> out. The whole graph is one group, so there
+    is no boundary with ORT to cross and OpenVINO takes it like any other model."""
+    g = _Graph(seed=10)
+    y = g.op("Mul", ["x", g.op("Sigmoid", ["x"])])
+    g.nodes.append(helper.make_node("Add", [y, g.const("one", np.array(1.0, np.float32))], ["out"]))
+    return g.model("elementwise_only", [_tensor("x", [2, 64])], [_tensor("out", [2, 64])])
+
+
 def dynamic_cnn() -> onnx.ModelProto:
     """Dynamic batch and H/W: image [N,3,H,W] -> features [N,16,ceil(H/2),ceil(W/2)] and logits [N,10]."""
     g = _Graph(seed=5)
@@ -306,6 +340,8 @@ BUILDERS = {
     "small_transformer": small_transformer,
     "mixed": mixed_model,
     "lone_node": lone_node_model,
+    "dynamic_quant_cnn": dynamic_quant_cnn,
+    "elementwise_only": elementwise_only,
     "dynamic_cnn": dynamic_cnn,
     "dynamic_wide_cnn": dynamic_wide_cnn,
     "concurrency_mlp": concurrency_mlp,

@@ -79,6 +79,26 @@ def test_min_subgraph_nodes_single_node(synthetic_models, min_nodes, ovep_expect
     assert counts.get(CPU_EP, 0) >= 2, f"the two GridSample nodes should be on the CPU EP: {dict(counts)}"
 
 
+@pytest.mark.parametrize("name, min_nodes, ovep_expected", [
+    ("dynamic_quant_cnn", 2, False),  # only elementwise pieces between ORT's nodes: left to ORT
+    ("dynamic_quant_cnn", 1, True),  # min_subgraph_nodes=1 offers every supported node
+    ("elementwise_only", 2, True),  # the whole graph: no boundary to cross
+])
+def test_elementwise_groups_between_ort_nodes_stay_on_ort(synthetic_models, name, min_nodes, ovep_expected):
+    path = synthetic_models[name]
+    sess, ref = make_session(path, options={"min_subgraph_nodes": min_nodes}, profile=True), cpu_session(path)
+    (feed,) = sess.get_inputs()
+    rng = np.random.default_rng(11)
+    for _ in range(2):
+        feeds = {feed.name: rng.standard_normal(feed.shape).astype(np.float32)}
+        compare(sess.run(None, feeds), ref.run(None, feeds), what=f"{name}, min_subgraph_nodes={min_nodes}")
+    counts = providers_used(sess)
+    assert (counts.get(ovep.EP_NAME, 0) > 0) == ovep_expected, (
+        f"{name}, min_subgraph_nodes={min_nodes}: expected ovep {'to run' if ovep_expected else 'not to run'} "
+        f"a group; node events: {dict(counts)}"
+    )
+
+
 def _control_flow_feeds(name, seed):
     rng = np.random.default_rng(seed)
     if name == "loop_state":

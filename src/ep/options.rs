@@ -16,7 +16,11 @@ pub const KEYS: &[(&str, &str)] = &[
     ("precision", "inference precision: f32 (default), bf16, f16, auto (the device's default)"),
     ("performance_hint", "LATENCY (default) or THROUGHPUT"),
     ("num_threads", "OpenVINO inference threads; 0 = the session's intra_op_num_threads or OpenVINO's default"),
-    ("min_subgraph_nodes", "smallest group of nodes worth handing to OpenVINO (default 2; 1 offers single nodes)"),
+    (
+        "min_subgraph_nodes",
+        "smallest group of nodes worth handing to OpenVINO (default 2; 1 offers every supported node, even \
+         elementwise-only groups between ORT's nodes)",
+    ),
     ("max_cached_shapes", "compiled shape-specialized models kept per subgraph for dynamic inputs (default 8)"),
     ("openvino_library", "path to libopenvino_c.so (or its directory) when it is not found automatically"),
     (

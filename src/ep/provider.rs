@@ -184,13 +184,14 @@ impl Ep {
         }
         let r = &plan.report;
         self.logger.info(&format!(
-            "ovep: claimed {claimed} of {} nodes in {} subgraphs ({} unsupported, {} failed conversion, {} in groups below min_subgraph_nodes={})",
+            "ovep: claimed {claimed} of {} nodes in {} subgraphs ({} unsupported, {} failed conversion, {} in groups below min_subgraph_nodes={}, {} in elementwise-only groups between ORT's nodes)",
             snap.nodes.len(),
             converted.len(),
             r.unsupported.len(),
             r.failed_conversion.len(),
             r.too_small,
-            self.options.min_subgraph_nodes
+            self.options.min_subgraph_nodes,
+            r.light
         ));
         if claimed > 0 && claimed < snap.nodes.len() && self.options.ort_threads_spin {
             self.logger.warn(

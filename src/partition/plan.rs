@@ -5,13 +5,15 @@
 //! 3. Each group's ONNX form goes through OpenVINO's ONNX frontend *before* it is claimed.
 //!    Nodes that fail conversion are left out and the groups re-formed; a group that fails
 //!    although each of its nodes converts alone is left to ORT entirely.
-//! 4. Groups smaller than `min_subgraph_nodes` stay on ORT's CPU EP.
+//! 4. Groups smaller than `min_subgraph_nodes` stay on ORT's CPU EP, and so do groups that
+//!    split from ORT's nodes only reshape, cast or compute elementwise (`cost.rs`).
 //!
 //! The converted OpenVINO models are returned with the plan: Compile compiles exactly
 //! these, so nothing is read twice.
 
 use std::collections::HashSet;
 
+use super::cost::is_light;
 use super::group::group_nodes;
 use super::snapshot::GraphSnapshot;
 use super::support::check_node;
@@ -36,6 +38,8 @@ pub struct PlanReport {
     pub unsupported: Vec<(String, String)>,
     pub failed_conversion: Vec<(String, String)>,
     pub too_small: usize,
+    /// Nodes in groups with no work worth an OpenVINO call between ORT's nodes (`cost.rs`).
+    pub light: usize,
 }
 
 pub struct Plan<M, C> {
@@ -118,6 +122,11 @@ pub fn plan<M: Converted, C>(
         for g in groups {
             if group_weight(graph, &g) < min_subgraph_nodes {
                 report.too_small += g.len();
+                continue;
+            }
+            // min_subgraph_nodes=1 asks for every supported node, light or not.
+            if min_subgraph_nodes > 1 && g.len() < n && is_light(g.iter().map(|&i| &graph.nodes[i])) {
+                report.light += g.len();
                 continue;
             }
             let attempt = export_subgraph(graph, &g).and_then(|e| {
