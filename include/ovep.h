@@ -88,8 +88,16 @@ struct OrtStatus* ReleaseEpFactory(struct OrtEpFactory* factory);
  *   else if (r == OVEP_FAST_START_BUILD) -> create the session on "model.onnx" with the session
  *        config entries ep.context_enable=1 and ep.context_file_path=<path>, then call
  *        ovep_fast_start_publish(path, path, sizeof path) (the session is ready to use as is)
- *   else if (r == OVEP_FAST_START_OFF)   -> the cache is off: create the session on "model.onnx"
+ *   else if (r == OVEP_FAST_START_PLAIN || r == OVEP_FAST_START_OFF)
+ *                                        -> create the session on "model.onnx" as usual (PLAIN: the
+ *        model has no EPContext form here, see below; OFF: the cache is off)
  *   else                                 -> `path` holds the error message
+ *
+ * A model has no EPContext form when ovep compiles none of it (ORT then writes no context model)
+ * or when one of its subgraphs cannot be written as an EPContext node (its session fails with
+ * "cannot be written as an EPContext node"; create it again without ep.context_enable).
+ * Either way, call ovep_fast_start_publish on the build's path: it returns
+ * OVEP_FAST_START_PLAIN and later starts get OVEP_FAST_START_PLAIN instead of building again.
  *
  * device: the OpenVINO device of the session (NULL: "CPU"). options_key: any text that changes
  * when the ovep options the session uses change (e.g. "key=value" pairs). cache_dir: NULL for the
@@ -100,10 +108,12 @@ struct OrtStatus* ReleaseEpFactory(struct OrtEpFactory* factory);
 #define OVEP_FAST_START_BUILD 0
 #define OVEP_FAST_START_OFF (-1)
 #define OVEP_FAST_START_FAILED (-2)
+#define OVEP_FAST_START_PLAIN 2
 int ovep_fast_start_path(const char* model_path, const char* device, const char* options_key, const char* cache_dir,
                          char* out, size_t out_size);
-/* Publish the EPContext model built at `staged_path`; writes its final path into `out`. Returns
- * OVEP_FAST_START_READY, or OVEP_FAST_START_FAILED with the message in `out`. */
+/* Publish what the build at `staged_path` left: its EPContext model (returns OVEP_FAST_START_READY
+ * and writes its final path into `out`) or none (returns OVEP_FAST_START_PLAIN, `out` empty).
+ * OVEP_FAST_START_FAILED puts the message in `out`. */
 int ovep_fast_start_publish(const char* staged_path, char* out, size_t out_size);
 
 /*

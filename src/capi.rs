@@ -6,12 +6,13 @@ use std::ffi::{c_char, c_int, CStr};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::fast_start::{self, Slot};
+use crate::fast_start::{self, Published, Slot};
 use crate::ffi;
 
 pub const READY: c_int = 1;
 pub const BUILD: c_int = 0;
 pub const OFF: c_int = -1;
+pub const PLAIN: c_int = 2;
 pub const FAILED: c_int = -2;
 
 unsafe fn arg<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>> {
@@ -79,6 +80,7 @@ pub unsafe extern "C" fn ovep_fast_start_path(
         Ok(match slot {
             Some(Slot::Ready(p)) => (READY, p.to_string_lossy().into_owned()),
             Some(Slot::Build(p)) => (BUILD, p.to_string_lossy().into_owned()),
+            Some(Slot::Plain) => (PLAIN, String::new()),
             None => (OFF, String::new()),
         })
     })
@@ -96,8 +98,10 @@ pub unsafe extern "C" fn ovep_fast_start_publish(
 ) -> c_int {
     run("ovep_fast_start_publish", out, out_size, || {
         let staged = required_arg(staged_path, "staged_path")?;
-        let published = fast_start::publish(Path::new(staged))?;
-        Ok((READY, published.to_string_lossy().into_owned()))
+        Ok(match fast_start::publish(Path::new(staged))? {
+            Published::Ready(p) => (READY, p.to_string_lossy().into_owned()),
+            Published::Plain => (PLAIN, String::new()),
+        })
     })
 }
 

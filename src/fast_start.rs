@@ -8,6 +8,11 @@
 //! session on the original model with `ep.context_enable=1` and `ep.context_file_path` set to
 //! a private staging path, then publishes it (an atomic rename of the staging directory, so a
 //! reader never sees half a context model, and of two racing builders one simply wins).
+//!
+//! Some models have no context model: ovep compiles none of their nodes (ORT then writes no
+//! file), or one of their subgraphs cannot be written as an EPContext node. Publishing records
+//! that with a `plain` mark in the slot instead, and later starts open the original model as
+//! a plain session (still served by the compiled-model cache) without trying to build again.
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +24,8 @@ use serde::{Deserialize, Serialize};
 
 const SCHEME: &str = "ovep-fast-start/1";
 pub const CONTEXT_FILE: &str = "model_ctx.onnx";
+/// The mark of a model that starts as a plain session; it holds the reason, for people.
+pub const PLAIN_FILE: &str = "plain";
 
 /// Where a model's context model is, and whether it is ready.
 #[derive(Debug, PartialEq)]
@@ -27,6 +34,17 @@ pub enum Slot {
     Ready(PathBuf),
     /// Build it: write the context model here, then `publish` it.
     Build(PathBuf),
+    /// Open the original model: it has no context model on this machine (see the module doc).
+    Plain,
+}
+
+/// What `publish` made of a build.
+#[derive(Debug, PartialEq)]
+pub enum Published {
+    /// The context model, at its final path.
+    Ready(PathBuf),
+    /// No context model was built: later starts are plain (`Slot::Plain`).
+    Plain,
 }
 
 /// The context model slot for `model` (None: the cache is off).
@@ -46,37 +64,54 @@ pub fn slot(model: &Path, device: &str, options_key: &str, cache_dir: Option<&st
             .and_then(|f| f.set_modified(std::time::SystemTime::now()));
         return Ok(Some(Slot::Ready(ready)));
     }
+    if dir.join(PLAIN_FILE).is_file() {
+        return Ok(Some(Slot::Plain));
+    }
     let staging = ctx_root.join(format!(".staging-{}-{}", &key.to_hex()[..32], std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
     std::fs::create_dir(&staging).map_err(|e| io("creating", &staging, e))?;
     Ok(Some(Slot::Build(staging.join(CONTEXT_FILE))))
 }
 
-/// Publish a context model built at a `Slot::Build` path; returns where it now is.
-pub fn publish(staged: &Path) -> Result<PathBuf> {
+/// Publish what a build at a `Slot::Build` path left: its context model, or, when there is
+/// none (ORT writes no file when ovep compiled nothing), a `plain` mark.
+pub fn publish(staged: &Path) -> Result<Published> {
     let staging = staged.parent().ok_or_else(|| Error::invalid_argument("ovep: not a staging path"))?;
     let name = staging.file_name().and_then(|n| n.to_str()).unwrap_or("");
     let Some(rest) = name.strip_prefix(".staging-") else {
         return Err(Error::invalid_argument(format!("ovep: {} is not an ovep staging path", staged.display())));
     };
-    if !staged.is_file() {
-        return Err(Error::ep_fail(format!(
-            "ovep: no context model at {} (was the session created with ep.context_enable=1 and this \
-             ep.context_file_path?)",
-            staged.display()
+    if !staging.is_dir() {
+        return Err(Error::invalid_argument(format!(
+            "ovep: {} is not a staging directory of ovep_fast_start_path (already published?)",
+            staging.display()
         )));
+    }
+    let plain = !staged.is_file();
+    if plain {
+        let why = "ovep keeps no EPContext model for this model (it compiled none of it, or a subgraph of it \
+                   cannot be written as an EPContext node): it starts as a plain session";
+        let mark = staging.join(PLAIN_FILE);
+        std::fs::write(&mark, why).map_err(|e| io("writing", &mark, e))?;
     }
     let key = rest.split('-').next().unwrap_or("");
     let dir = staging.with_file_name(key);
+    let published = |dir: &Path| {
+        if dir.join(CONTEXT_FILE).is_file() {
+            Some(Published::Ready(dir.join(CONTEXT_FILE)))
+        } else {
+            dir.join(PLAIN_FILE).is_file().then_some(Published::Plain)
+        }
+    };
     match std::fs::rename(staging, &dir) {
         Ok(()) => {}
         // Another process published the same key first: theirs serves, ours goes.
-        Err(_) if dir.join(CONTEXT_FILE).is_file() => {
+        Err(_) if published(&dir).is_some() => {
             let _ = std::fs::remove_dir_all(staging);
         }
         Err(e) => return Err(io("publishing", &dir, e)),
     }
-    Ok(dir.join(CONTEXT_FILE))
+    published(&dir).ok_or_else(|| Error::ep_fail(format!("ovep fast start: {} vanished", dir.display())))
 }
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
@@ -249,11 +284,29 @@ mod tests {
         };
         let (first, second) = (stage(1), stage(2));
         let published = publish(&first).unwrap();
-        assert_eq!(published, root.join("abc123").join(CONTEXT_FILE));
+        let ready = root.join("abc123").join(CONTEXT_FILE);
+        assert_eq!(published, Published::Ready(ready.clone()));
         assert_eq!(publish(&second).unwrap(), published, "the second builder finds the first's");
-        assert_eq!(std::fs::read_to_string(&published).unwrap(), "from 1");
+        assert_eq!(std::fs::read_to_string(&ready).unwrap(), "from 1");
         assert!(!second.exists(), "the loser's staging directory is removed");
         assert!(publish(&root.join("elsewhere").join(CONTEXT_FILE)).is_err());
+        assert!(publish(&first).is_err(), "a staging directory is published once");
+        std::fs::remove_dir_all(&root).unwrap();
+    }
+
+    #[test]
+    fn a_build_that_left_no_context_model_publishes_a_plain_mark() {
+        let root = std::env::temp_dir().join(format!("ovep-fast-start-plain-{}", std::process::id()));
+        let stage = |pid: u32| {
+            let s = root.join(format!(".staging-def456-{pid}"));
+            std::fs::create_dir_all(&s).unwrap();
+            s.join(CONTEXT_FILE)
+        };
+        let (first, second) = (stage(1), stage(2));
+        assert_eq!(publish(&first).unwrap(), Published::Plain);
+        assert!(root.join("def456").join(PLAIN_FILE).is_file());
+        assert_eq!(publish(&second).unwrap(), Published::Plain, "the second builder finds the mark");
+        assert!(!second.parent().unwrap().exists(), "the loser's staging directory is removed");
         std::fs::remove_dir_all(&root).unwrap();
     }
 }

@@ -48,6 +48,10 @@ def _contexts(cache: Path) -> list[Path]:
     return sorted((cache / "ctx").glob("*/model_ctx.onnx"))
 
 
+def _plain_marks(cache: Path) -> list[Path]:
+    return sorted((cache / "ctx").glob("*/plain"))
+
+
 def test_second_process_loads_the_kept_context_model(synthetic_models, tmp_path):
     model, cache, feeds = synthetic_models["small_cnn"], tmp_path / "cache", _feeds()
     want = cpu_session(model).run(None, feeds)
@@ -106,4 +110,21 @@ def test_a_model_without_a_faithful_export_runs_as_a_plain_session(tmp_path):
         compare(got, want, what=what)
         assert not _contexts(cache), "an EPContext model was kept"
         assert not list((cache / "ctx").glob(".staging-*")), "the failed build left its staging directory"
+        assert len(_plain_marks(cache)) == 1, f"{what}: the model was not marked plain"
     assert "as stored in the compiled-model cache" in log, log[-2000:]
+    assert "cannot be written as an EPContext node" not in log, "the second process tried to build again"
+
+
+def test_a_model_ovep_compiles_none_of_starts_plain(synthetic_models, tmp_path):
+    # lone_node: the one node OpenVINO could run is a group of one, below min_subgraph_nodes; ovep claims
+    # nothing, so ORT writes no context model. Fast start must still work and remember that.
+    model, cache = synthetic_models["lone_node"], tmp_path / "cache"
+    rng = np.random.default_rng(8)
+    feeds = {"image": rng.random((1, 4, 16, 16), dtype=np.float32),
+             "grid": rng.uniform(-1.0, 1.0, (1, 16, 16, 2)).astype(np.float32)}
+    want = cpu_session(model).run(None, feeds)
+    for what in ("first process", "second process"):
+        got, _ = _run(model, cache, tmp_path, feeds)
+        compare(got, want, what=what)
+        assert not _contexts(cache) and len(_plain_marks(cache)) == 1, f"{what}: {list((cache / 'ctx').iterdir())}"
+        assert not list((cache / "ctx").glob(".staging-*")), "a staging directory was left behind"

@@ -15,6 +15,7 @@ Or, to start at EPContext speed from the second process on with nothing to manag
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -100,7 +101,7 @@ def InferenceSession(path_or_bytes, sess_options=None, providers=None, provider_
     state, path = _capi.fast_start_path(model, device.upper(), options_key, opts.get("cache_dir"))
     if state == _capi.READY:
         return ort.InferenceSession(path, sess_options=so, **kwargs)
-    if state == _capi.OFF:
+    if state in (_capi.OFF, _capi.PLAIN):  # PLAIN: the model has no EPContext form here (see below)
         return ort.InferenceSession(model, sess_options=so, **kwargs)
     so.add_session_config_entry("ep.context_enable", "1")
     so.add_session_config_entry("ep.context_file_path", path)
@@ -108,18 +109,23 @@ def InferenceSession(path_or_bytes, sess_options=None, providers=None, provider_
     try:
         sess = ort.InferenceSession(model, sess_options=so, **kwargs)
     except Exception as e:
-        # The staging directory is this process's own (its name holds the pid): nothing will publish it.
-        shutil.rmtree(os.path.dirname(path), ignore_errors=True)
         # A subgraph whose OpenVINO export does not import faithfully has no EPContext form (ovep
         # refuses to write one that would give other results); the compiled-model cache still
-        # keeps the rest of the model.
+        # keeps the rest of the model. Publishing the empty build marks the model plain, so later
+        # starts open it directly instead of failing the same way first.
         if "cannot be written as an EPContext node" not in str(e):
+            # The staging directory is this process's own (its name holds the pid): nothing will publish it.
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
             raise
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(path)
+        _capi.fast_start_publish(path)
         plain = ort.SessionOptions() if sess_options is None else sess_options
         if sess_options is None:
             plain.add_provider_for_devices(chosen[:1], opts)
         else:
             plain.add_session_config_entry("ep.context_enable", "0")
         return ort.InferenceSession(model, sess_options=plain, **kwargs)
+    # A build where ovep compiled nothing leaves no context model: publishing marks the model plain.
     _capi.fast_start_publish(path)
     return sess

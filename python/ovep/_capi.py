@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 import functools
 
-READY, BUILD, OFF, FAILED = 1, 0, -1, -2
+READY, BUILD, OFF, FAILED, PLAIN = 1, 0, -1, -2, 2
 _BUF = 8192
 
 
@@ -49,7 +49,7 @@ def _enc(s: str | None) -> bytes | None:
 
 
 def fast_start_path(model: str, device: str, options_key: str, cache_dir: str | None) -> tuple[int, str]:
-    """(READY, context model) | (BUILD, staging path) | (OFF, ""); raises on FAILED."""
+    """(READY, context model) | (BUILD, staging path) | (PLAIN, "") | (OFF, ""); raises on FAILED."""
     out = ctypes.create_string_buffer(_BUF)
     code = _lib().ovep_fast_start_path(_enc(model), _enc(device), _enc(options_key), _enc(cache_dir), out, _BUF)
     text = out.value.decode(errors="replace")
@@ -58,11 +58,14 @@ def fast_start_path(model: str, device: str, options_key: str, cache_dir: str | 
     return code, text
 
 
-def fast_start_publish(staged: str) -> str:
+def fast_start_publish(staged: str) -> tuple[int, str]:
+    """(READY, context model) | (PLAIN, "") when the build left no context model; raises on FAILED."""
     out = ctypes.create_string_buffer(_BUF)
-    if _lib().ovep_fast_start_publish(_enc(staged), out, _BUF) == FAILED:
-        raise RuntimeError(out.value.decode(errors="replace"))
-    return out.value.decode(errors="replace")
+    code = _lib().ovep_fast_start_publish(_enc(staged), out, _BUF)
+    text = out.value.decode(errors="replace")
+    if code == FAILED:
+        raise RuntimeError(text)
+    return code, text
 
 
 def cache_command(cache_dir: str | None, command: str, argument: str | None = None) -> dict:
