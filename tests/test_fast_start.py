@@ -13,6 +13,7 @@ import numpy as np
 import onnx
 from onnx import numpy_helper
 
+import seeded_inputs
 from comparison import compare
 from model_builders import rotary_embedding
 from sessions import cpu_session
@@ -128,3 +129,19 @@ def test_a_model_ovep_compiles_none_of_starts_plain(synthetic_models, tmp_path):
         compare(got, want, what=what)
         assert not _contexts(cache) and len(_plain_marks(cache)) == 1, f"{what}: {list((cache / 'ctx').iterdir())}"
         assert not list((cache / "ctx").glob(".staging-*")), "a staging directory was left behind"
+
+
+def test_silero_vad_keeps_no_context_model_and_starts_plain(models_dir, tmp_path):
+    # Silero VAD: ovep runs its convolutions, ORT keeps its If nodes, whose bodies read main-graph values.
+    # ORT writes an invalid EPContext model for such a graph, so ovep refuses to write one with a clear error;
+    # fast start opens the model as usual and remembers that.
+    model, cache = models_dir / "silero_vad.onnx", tmp_path / "cache"
+    feeds = {"input": next(iter(seeded_inputs.vad_chunks(1, seed=3))), "state": np.zeros((2, 1, 128), np.float32),
+             "sr": np.array(16000, np.int64)}
+    want = cpu_session(model).run(None, feeds)
+    for what in ("first process", "second process"):
+        got, log = _run(model, cache, tmp_path, feeds)
+        compare(got, want, names=["output", "stateN"], what=f"Silero VAD, {what}")
+        assert not _contexts(cache) and len(_plain_marks(cache)) == 1, f"{what}: {list((cache / 'ctx').iterdir())}"
+    assert "cannot be written as an EPContext node" not in log, "the second process tried to build again"
+    assert "as stored in the compiled-model cache" in log, log[-2000:]

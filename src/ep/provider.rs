@@ -57,6 +57,8 @@ struct Pending {
     /// Warm path: group key -> key of its compiled blob, and the group's ONNX form (from
     /// GetCapability's graph, where constants are known: kept for shape specializations).
     warm: HashMap<String, (Option<Key>, ExportedSubgraph)>,
+    /// Why this graph's EPContext model cannot be written, when it cannot (`context_blocker`).
+    context_blocker: Option<String>,
 }
 
 impl Ep {
@@ -152,7 +154,7 @@ impl Ep {
         let graph_key =
             self.cache.as_ref().and_then(|c| c.graph_key(&snap, &self.target, self.options.min_subgraph_nodes));
         *self.pending.lock().unwrap_or_else(|e| e.into_inner()) =
-            Pending { graph: graph_key, model_path, warm: HashMap::new() };
+            Pending { graph: graph_key, model_path, ..Default::default() };
         if let (Some(cache), Some(key)) = (&self.cache, &graph_key) {
             if let Some(partition) = cache.partition(key) {
                 if self.claim_cached(&snap, support, key, &partition)? {
@@ -170,6 +172,7 @@ impl Ep {
             |onnx| t.core.read_onnx(onnx),
             |model| self.timed_compile(model),
         )?;
+        self.note_context_blocker(&snap, plan.groups.iter().flat_map(|g| g.nodes.iter().copied()));
         let mut converted = self.converted.lock().unwrap_or_else(|e| e.into_inner());
         converted.clear();
         let mut claimed = 0;
@@ -242,6 +245,7 @@ impl Ep {
             let Ok(exported) = export_subgraph(snap, &nodes) else { return Ok(false) };
             groups.push((nodes, g.group.clone(), blob, exported));
         }
+        self.note_context_blocker(snap, groups.iter().flat_map(|(nodes, ..)| nodes.iter().copied()));
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
         let mut claimed = 0;
         for (nodes, group, blob, exported) in groups {
@@ -301,8 +305,38 @@ impl Ep {
         Ok(Prepared { model: None, exported, compiled: Some(compiled) })
     }
 
+    /// When the session writes an EPContext model, remember whether ORT can write this graph's:
+    /// ORT (seen with 1.32.0) writes an invalid one when a control-flow node it keeps
+    /// reads values of the main graph from its bodies (those values' initializers go missing or
+    /// keep in-memory markers; Silero VAD's If nodes). Compile then refuses with a clear error
+    /// instead of the session failing on ORT's invalid model.
+    fn note_context_blocker(&self, snap: &GraphSnapshot, claimed: impl Iterator<Item = usize>) {
+        if !self.options.context.enable {
+            return;
+        }
+        let claimed: std::collections::HashSet<usize> = claimed.collect();
+        let blocker = snap
+            .nodes
+            .iter()
+            .enumerate()
+            .find(|(i, n)| !claimed.contains(i) && !n.subgraphs.is_empty() && !n.implicit_inputs.is_empty());
+        self.pending.lock().unwrap_or_else(|e| e.into_inner()).context_blocker = blocker.map(|(_, n)| {
+            format!(
+                "ORT writes an invalid EPContext model when a control-flow node it keeps ({} {}) reads values \
+                 of the main graph",
+                n.op_type, n.name
+            )
+        });
+    }
+
     /// The EPContext node ORT writes for a compiled group (`ep.context_enable=1`).
     fn context_node(&self, fused_name: &str, c: &Compiled, outputs: &[String]) -> Result<*mut OrtNode> {
+        if let Some(why) = self.pending.lock().unwrap_or_else(|e| e.into_inner()).context_blocker.clone() {
+            crate::bail!(
+                "ovep: {fused_name} cannot be written as an EPContext node: {why}. Run the model without \
+                 ep.context_enable: ovep's compiled-model cache keeps it"
+            );
+        }
         let opts = &self.options.context;
         let Some(blob) = c.exe.export_generic()? else {
             crate::bail!(
