@@ -16,13 +16,17 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::ops::Deref;
 use std::path::Path;
+use std::sync::Arc;
 
 /// Files at least this long are mapped; smaller ones are read (a mapping costs a few
 /// system calls and a page of address space per file, more than copying a small file).
 const MAP_MIN: u64 = 1 << 20;
 
-/// Immutable blob bytes, owned or mapped read-only.
-pub struct Blob(Repr);
+/// Immutable blob bytes, owned or mapped read-only. Clones share the bytes: a cold start's
+/// fresh export is checked by importing it (which keeps its buffer) and then stored, from
+/// one copy.
+#[derive(Clone)]
+pub struct Blob(Arc<Repr>);
 
 enum Repr {
     Owned(Vec<u8>),
@@ -50,32 +54,32 @@ impl Blob {
             if map.len() as u64 != len {
                 return Err(io::Error::new(io::ErrorKind::InvalidData, "blob changed size while being read"));
             }
-            return Ok(Blob(Repr::Mapped(map)));
+            return Ok(Blob(Arc::new(Repr::Mapped(map))));
         }
         let mut bytes = Vec::with_capacity(len as usize);
         file.take(len + 1).read_to_end(&mut bytes)?;
         if bytes.len() as u64 != len {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "blob changed size while being read"));
         }
-        Ok(Blob(Repr::Owned(bytes)))
+        Ok(Blob(Arc::new(Repr::Owned(bytes))))
     }
 
     /// True when the bytes are a mapping of the file (tests, and the log).
     pub fn is_mapped(&self) -> bool {
-        matches!(self.0, Repr::Mapped(_))
+        matches!(*self.0, Repr::Mapped(_))
     }
 }
 
 impl From<Vec<u8>> for Blob {
     fn from(bytes: Vec<u8>) -> Blob {
-        Blob(Repr::Owned(bytes))
+        Blob(Arc::new(Repr::Owned(bytes)))
     }
 }
 
 impl Deref for Blob {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        match &self.0 {
+        match &*self.0 {
             Repr::Owned(v) => v,
             Repr::Mapped(m) => m,
         }

@@ -262,7 +262,7 @@ impl BlobCache {
         });
     }
 
-    fn write(&self, graph: &Key, groups: &[(String, Option<Vec<u8>>)], identity: &Identity) -> Result<()> {
+    fn write(&self, graph: &Key, groups: &[(String, Option<Blob>)], identity: &Identity) -> Result<()> {
         // What `ovep cache import` checks before taking an entry from another machine.
         let entry_meta = |k: &str, v: String| {
             BTreeMap::from([

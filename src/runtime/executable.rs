@@ -12,6 +12,7 @@ use std::ffi::CString;
 use std::sync::{Arc, Mutex};
 
 use crate::bail;
+use crate::cache::Blob;
 use crate::error::{Error, Result};
 use crate::onnx::dtype::DataType;
 use crate::onnx::export::ExportedSubgraph;
@@ -463,16 +464,18 @@ impl Executable {
 
     /// The generic compiled model in OpenVINO's export format (None when there is no
     /// generic model: every shape is specialized).
-    pub fn export_generic(&self) -> Result<Option<Vec<u8>>> {
+    pub fn export_generic(&self) -> Result<Option<Blob>> {
         let Some(generic) = &self.generic else { return Ok(None) };
         if let Some(blob) = generic.model.imported_from() {
-            return Ok(Some(blob.to_vec()));
+            return Ok(Some(blob.to_vec().into()));
         }
         static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let path = std::env::temp_dir().join(format!(".ovep-export-{}-{n}", std::process::id()));
+        // Mapped, not read (`cache::Blob`): the mapping outlives the file removed below, and
+        // a large blob then costs no second copy in memory while it is checked and stored.
         let result = generic.model.export(&path).and_then(|()| {
-            std::fs::read(&path).map_err(|e| Error::ep_fail(format!("reading {}: {e}", path.display())))
+            Blob::read(&path, None).map_err(|e| Error::ep_fail(format!("reading {}: {e}", path.display())))
         });
         let _ = std::fs::remove_file(&path);
         result.map(Some)
@@ -489,7 +492,7 @@ impl Executable {
     /// synthetic values: integer inputs can be indices or shapes, and OpenVINO crashes on
     /// some invalid ones rather than failing. A blob this executable was imported from is not
     /// checked again.
-    pub fn check_export(&self, blob: &[u8]) -> Verdict {
+    pub fn check_export(&self, blob: &Blob) -> Verdict {
         let Some(generic) = &self.generic else { return Verdict::Unchecked("no generic model".into()) };
         if generic.model.imported_from().is_some() {
             return Verdict::Same;
@@ -521,7 +524,7 @@ impl Executable {
                 probes
             }
         };
-        let imported = match self.target.core.import(blob.to_vec(), &self.target.device, &self.target.properties) {
+        let imported = match self.target.core.import(blob.clone(), &self.target.device, &self.target.properties) {
             Ok(m) => m,
             Err(e) => return Verdict::Differs(format!("OpenVINO cannot import it: {e}")),
         };
