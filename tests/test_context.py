@@ -12,7 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+import onnxruntime as ort
 import pytest
+
+import ovep
 
 from comparison import compare
 from sessions import cpu_session
@@ -101,6 +104,24 @@ def test_model_compiler_api(synthetic_models, tmp_path):
     feeds = _feeds("small_cnn")
     loaded, _ = _child(ctx, tmp_path, feeds, {})
     compare(loaded, cpu_session(model).run(None, feeds), what="small_cnn compiled with ort.ModelCompiler")
+
+
+def test_ort_asks_ovep_whether_a_compiled_model_fits(synthetic_models, tmp_path):
+    # ORT's own API (ValidateCompiledModelCompatibilityInfo through the factory): the model's compatibility
+    # info fits this machine's ovep device, and the same info for another OpenVINO build does not.
+    api = ort.capi._pybind_state
+    model, ctx = synthetic_models["small_cnn"], tmp_path / "v_ctx.onnx"
+    _child(model, tmp_path, {}, {"compile_to": str(ctx)})
+    devices = ovep.register(ort)
+    # What ORT's get_compatibility_info_from_model (1.24+) reads; 1.23 has only the validation call.
+    key = f"ep_compatibility_info.{ovep.EP_NAME}"
+    info = next(p.value for p in onnx.load(str(ctx)).metadata_props if p.key == key)
+    assert "openvino=" in info, info
+    fits = api.get_model_compatibility_for_ep_devices(devices[:1], info)
+    assert fits == api.OrtCompiledModelCompatibility.EP_SUPPORTED_OPTIMAL, fits
+    other = info.replace("openvino=", "openvino=2019.1.0-")
+    refused = api.get_model_compatibility_for_ep_devices(devices[:1], other)
+    assert refused == api.OrtCompiledModelCompatibility.EP_UNSUPPORTED, refused
 
 
 def test_blob_for_another_openvino_build_is_refused_clearly(synthetic_models, tmp_path):
