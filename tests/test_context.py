@@ -113,7 +113,7 @@ def test_ort_asks_ovep_whether_a_compiled_model_fits(synthetic_models, tmp_path)
     model, ctx = synthetic_models["small_cnn"], tmp_path / "v_ctx.onnx"
     _child(model, tmp_path, {}, {"compile_to": str(ctx)})
     devices = ovep.register(ort)
-    # What ORT's get_compatibility_info_from_model (1.24+) reads; 1.23 has only the validation call.
+    # What ORT's get_compatibility_info_from_model reads (1.23.2 has only the validation call).
     key = f"ep_compatibility_info.{ovep.EP_NAME}"
     info = next(p.value for p in onnx.load(str(ctx)).metadata_props if p.key == key)
     assert "openvino=" in info, info
