@@ -57,7 +57,7 @@ struct Pending {
     /// Warm path: group key -> key of its compiled blob, and the group's ONNX form (from
     /// GetCapability's graph, where constants are known: kept for shape specializations).
     warm: HashMap<String, (Option<Key>, ExportedSubgraph)>,
-    /// Why this graph's EPContext model cannot be written, when it cannot (`context_blocker`).
+    /// Why this graph's EPContext model cannot be written, when it cannot (`note_context_blocker`).
     context_blocker: Option<String>,
 }
 
