@@ -56,15 +56,17 @@ pub fn slot(model: &Path, device: &str, options_key: &str, cache_dir: Option<&st
     let key = key(model, device, options_key, &ctx_root.join("index"))?;
     let dir = ctx_root.join(&key.to_hex()[..32]);
     let ready = dir.join(CONTEXT_FILE);
+    // The file's mtime is the slot's "last used" mark for pruning.
+    let touch = |f: &Path| {
+        let _ = std::fs::File::options().write(true).open(f).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+    };
     if ready.is_file() {
-        // Its mtime is the "last used" mark for pruning.
-        let _ = std::fs::File::options()
-            .write(true)
-            .open(&ready)
-            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        touch(&ready);
         return Ok(Some(Slot::Ready(ready)));
     }
-    if dir.join(PLAIN_FILE).is_file() {
+    let plain = dir.join(PLAIN_FILE);
+    if plain.is_file() {
+        touch(&plain);
         return Ok(Some(Slot::Plain));
     }
     let staging = ctx_root.join(format!(".staging-{}-{}", &key.to_hex()[..32], std::process::id()));

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::cache::{resolve_dir, Key, Lookup, Manifest, Store, DEFAULT_MAX_BYTES};
 use crate::ep::context::{self, Notes};
 use crate::error::{Error, Result};
-use crate::fast_start::CONTEXT_FILE;
+use crate::fast_start::{CONTEXT_FILE, PLAIN_FILE};
 use crate::onnx::proto::ModelProto;
 
 fn err(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
@@ -35,12 +35,14 @@ pub fn root(cache_dir: Option<&str>) -> Result<PathBuf> {
         .ok_or_else(|| Error::invalid_argument("ovep cache: the cache is off (cache_dir=\"\" or OVEP_CACHE_DIR=\"\")"))
 }
 
-/// One fast-start context model directory.
+/// One fast-start slot: a context model directory, or a model's `plain` mark.
 struct Ctx {
     id: String,
     dir: PathBuf,
     bytes: u64,
     last_used: SystemTime,
+    /// Only a `plain` mark: the model starts as a plain session (`fast_start::Slot::Plain`).
+    plain: bool,
 }
 
 fn contexts(root: &Path) -> Result<Vec<Ctx>> {
@@ -49,7 +51,11 @@ fn contexts(root: &Path) -> Result<Vec<Ctx>> {
     let mut out = Vec::new();
     for e in read.flatten() {
         let id = e.file_name().to_string_lossy().into_owned();
-        let model = e.path().join(CONTEXT_FILE);
+        let mut model = e.path().join(CONTEXT_FILE);
+        let plain = !model.is_file() && e.path().join(PLAIN_FILE).is_file();
+        if plain {
+            model = e.path().join(PLAIN_FILE);
+        }
         if id.starts_with('.') || !model.is_file() {
             continue;
         }
@@ -58,7 +64,7 @@ fn contexts(root: &Path) -> Result<Vec<Ctx>> {
             bytes += f.metadata().map_or(0, |m| m.len());
         }
         let last_used = std::fs::metadata(&model).and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH);
-        out.push(Ctx { id, dir: e.path(), bytes, last_used });
+        out.push(Ctx { id, dir: e.path(), bytes, last_used, plain });
     }
     out.sort_by_key(|c| c.last_used);
     Ok(out)
@@ -68,6 +74,10 @@ fn contexts(root: &Path) -> Result<Vec<Ctx>> {
 /// compatibility info and every ovep blob's checksum.
 fn check_context(dir: &Path, here: Option<(&str, &[String])>) -> Option<String> {
     let path = dir.join(CONTEXT_FILE);
+    // A plain mark holds no blob; its key already names the OpenVINO build and device.
+    if !path.exists() && dir.join(PLAIN_FILE).is_file() {
+        return None;
+    }
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) => return Some(format!("unreadable ({e})")),
@@ -109,7 +119,7 @@ pub fn ls(root: &Path) -> Result<Value> {
         .collect();
     let ctx: Vec<Value> = contexts(root)?
         .into_iter()
-        .map(|c| json!({"id": c.id, "bytes": c.bytes, "last_used_ms": unix_ms(c.last_used)}))
+        .map(|c| json!({"id": c.id, "bytes": c.bytes, "last_used_ms": unix_ms(c.last_used), "plain": c.plain}))
         .collect();
     Ok(json!({"root": root, "entries": entries, "contexts": ctx}))
 }

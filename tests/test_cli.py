@@ -120,9 +120,14 @@ def test_precompile_context_out(synthetic_models, tmp_path):
 
 def test_precompile_context_out_refuses_what_ort_cannot_write(models_dir, tmp_path):
     # Silero VAD keeps If nodes on ORT whose bodies read main-graph values: ORT would write an invalid
-    # EPContext model. The command fails for that model with ovep's reason, and still fills the cache.
+    # EPContext model. The command fails for that model with ovep's reason; filling the cache still works.
     out, cache = tmp_path / "vad_ctx.onnx", tmp_path / "cache"
     p = ovep_cli("precompile", str(models_dir / "silero_vad.onnx"), "--context-out", str(out), ok=False)
     assert "cannot be written as an EPContext node" in p.stderr and "control-flow node" in p.stderr, p.stderr[-2000:]
     ovep_cli("precompile", str(models_dir / "silero_vad.onnx"), "--cache-dir", str(cache))
     assert report("stats", cache)["entries"] >= 1
+    # Fast start remembers the model as plain; the mark is listed, verified as valid and pruned like the rest.
+    assert [c["plain"] for c in report("ls", cache)["contexts"]] == [True]
+    assert report("verify", cache)["contexts_valid"] == 1
+    report("prune", cache, "--max-bytes", "0")
+    assert report("ls", cache)["contexts"] == [] and report("stats", cache)["entries"] == 0
