@@ -171,13 +171,20 @@ fn read_only_cache_errors_without_panicking() {
     let exe = t.path().join("child-exe");
     fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
     fs::set_permissions(&exe, fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new(&exe)
-        .args(child_args())
-        .env(ROLE, "read-only")
-        .env(DIR, &root)
-        .uid(65534)
-        .gid(65534)
-        .output()
+    // Another test thread forking while the copy was open for writing leaves a writable fd in
+    // that child until it execs: exec then fails with ETXTBSY for a moment. Retry it.
+    let out = (0..100)
+        .map(|_| {
+            Command::new(&exe).args(child_args()).env(ROLE, "read-only").env(DIR, &root).uid(65534).gid(65534).output()
+        })
+        .find(|r| {
+            let busy = matches!(r, Err(e) if e.raw_os_error() == Some(libc::ETXTBSY));
+            if busy {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            !busy
+        })
+        .expect("the copied test binary stayed busy for 2 s")
         .unwrap();
     check_output("read-only child (uid 65534)", &out);
 }
