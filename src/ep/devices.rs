@@ -49,6 +49,13 @@ pub fn match_devices(hw: &[HardwareDevice], ov_devices: Option<&[String]>, cpu_o
     out
 }
 
+/// Whether matching `hw` needs OpenVINO's full device list: only for an Intel GPU or NPU.
+/// Listing loads every plugin OpenVINO has (GPU and NPU included), 7-17 ms of every
+/// registration on a machine with neither; the CPU is checked by asking the CPU plugin alone.
+pub fn needs_device_list(hw: &[HardwareDevice]) -> bool {
+    hw.iter().any(|d| matches!(d.kind, DeviceKind::Gpu | DeviceKind::Npu) && d.vendor_id == INTEL_VENDOR_ID)
+}
+
 /// Whether this CPU can run OpenVINO's CPU plugin (OpenVINO 2026 needs AVX2 on x86-64).
 pub fn cpu_supported() -> bool {
     #[cfg(target_arch = "x86_64")]
@@ -128,6 +135,14 @@ mod tests {
     fn without_openvino_only_the_cpu_is_offered() {
         let devs = [hw(DeviceKind::Cpu, 0x8086), hw(DeviceKind::Gpu, 0x8086)];
         assert_eq!(match_devices(&devs, None, true), vec![(0, "CPU".into())]);
+    }
+
+    #[test]
+    fn only_intel_accelerators_need_the_full_device_list() {
+        assert!(!needs_device_list(&[hw(DeviceKind::Cpu, 0x1022)]));
+        assert!(!needs_device_list(&[hw(DeviceKind::Cpu, 0x8086), hw(DeviceKind::Gpu, 0x10de)]));
+        assert!(needs_device_list(&[hw(DeviceKind::Cpu, 0x8086), hw(DeviceKind::Gpu, 0x8086)]));
+        assert!(needs_device_list(&[hw(DeviceKind::Npu, 0x8086)]));
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::ffi::c_char;
 use std::ptr;
 use std::sync::OnceLock;
 
-use super::devices::{cpu_supported, match_devices};
+use super::devices::{cpu_supported, match_devices, needs_device_list};
 use super::options::Options;
 use super::provider::Ep;
 use crate::error::{Error, ErrorKind, Result};
@@ -102,7 +102,9 @@ impl Factory {
         let hw: Vec<HardwareDevice> = devices.iter().map(|d| unsafe { HardwareDevice::read(*d) }).collect();
         let core = self.try_core();
         let ov_devices = match &core {
-            Some(c) => Some(c.available_devices()?),
+            Some(c) if needs_device_list(&hw) => Some(c.available_devices()?),
+            // The CPU plugin alone (loaded now, which every session needs anyway).
+            Some(c) => Some(c.property("CPU", "FULL_DEVICE_NAME").map_or_else(|_| vec![], |_| vec!["CPU".to_string()])),
             None => None,
         };
         let mut n = 0;
