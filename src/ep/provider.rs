@@ -284,8 +284,11 @@ impl Ep {
     fn import_context(&self, node: &crate::partition::snapshot::NodeSnapshot) -> Result<Prepared> {
         let notes = context::check(node, &self.identity)?;
         let model_path = self.pending.lock().unwrap_or_else(|e| e.into_inner()).model_path.clone();
-        // Another session of this process may have loaded the same blob: share it.
-        let shared_key = format!("epcontext:{}:{}", notes.blob_blake3, self.target.device);
+        // Another session of this process may have loaded the same blob for the same device and
+        // properties (the import applies the session's, e.g. its precision): share it.
+        let mut props = self.target.properties.clone();
+        props.sort();
+        let shared_key = format!("epcontext:{}:{}:{props:?}", notes.blob_blake3, self.target.device);
         let compiled = match shared::MODELS.get(&shared_key) {
             Some(c) => {
                 self.logger.info(&format!("ovep: {} shares the compiled model of another session", node.name));
