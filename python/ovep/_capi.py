@@ -48,24 +48,24 @@ def _enc(s: str | None) -> bytes | None:
     return None if s is None else str(s).encode()
 
 
-def fast_start_path(model: str, device: str, options_key: str, cache_dir: str | None) -> tuple[int, str]:
-    """(READY, context model) | (BUILD, staging path) | (PLAIN, "") | (OFF, ""); raises on FAILED."""
+def _state_and_text(call, *args: bytes | None) -> tuple[int, str]:
+    """Call a fast-start entry point: its state and the path (or message) it wrote; raises on FAILED."""
     out = ctypes.create_string_buffer(_BUF)
-    code = _lib().ovep_fast_start_path(_enc(model), _enc(device), _enc(options_key), _enc(cache_dir), out, _BUF)
+    code = call(*args, out, _BUF)
     text = out.value.decode(errors="replace")
     if code == FAILED:
         raise RuntimeError(text)
     return code, text
+
+
+def fast_start_path(model: str, device: str, options_key: str, cache_dir: str | None) -> tuple[int, str]:
+    """(READY, context model) | (BUILD, staging path) | (PLAIN, "") | (OFF, ""); raises on FAILED."""
+    return _state_and_text(_lib().ovep_fast_start_path, _enc(model), _enc(device), _enc(options_key), _enc(cache_dir))
 
 
 def fast_start_publish(staged: str) -> tuple[int, str]:
     """(READY, context model) | (PLAIN, "") when the build left no context model; raises on FAILED."""
-    out = ctypes.create_string_buffer(_BUF)
-    code = _lib().ovep_fast_start_publish(_enc(staged), out, _BUF)
-    text = out.value.decode(errors="replace")
-    if code == FAILED:
-        raise RuntimeError(text)
-    return code, text
+    return _state_and_text(_lib().ovep_fast_start_publish, _enc(staged))
 
 
 def cache_command(cache_dir: str | None, command: str, argument: str | None = None) -> dict:
