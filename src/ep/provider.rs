@@ -203,6 +203,12 @@ impl Ep {
                  session.intra_op.allow_spinning=0 to avoid it.",
             );
         }
+        if r.learned_ahead > 0 {
+            self.logger.info(&format!(
+                "ovep: learned the shapes of {} values ORT did not know in one conversion ahead of planning",
+                r.learned_ahead
+            ));
+        }
         for (node, why) in r.unsupported.iter().take(20) {
             self.logger.verbose(&format!("ovep: left to ORT: {node}: {why}"));
         }

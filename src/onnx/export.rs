@@ -38,6 +38,16 @@ fn relabels_data(n: &NodeSnapshot) -> bool {
 
 /// Serialize the nodes `subset` (indices into `graph.nodes`, in topological order).
 pub fn export_subgraph(graph: &GraphSnapshot, subset: &[usize]) -> Result<ExportedSubgraph> {
+    export(graph, subset, false)
+}
+
+/// `export_subgraph` with every tensor the subset produces as an output, for learning the
+/// shapes OpenVINO infers inside it (`partition::plan`); never compiled.
+pub fn export_exposing_all(graph: &GraphSnapshot, subset: &[usize]) -> Result<ExportedSubgraph> {
+    export(graph, subset, true)
+}
+
+fn export(graph: &GraphSnapshot, subset: &[usize], expose_all: bool) -> Result<ExportedSubgraph> {
     let inside: HashSet<usize> = subset.iter().copied().collect();
     let produced: HashSet<&str> =
         subset.iter().flat_map(|&i| graph.nodes[i].outputs.iter()).map(String::as_str).collect();
@@ -58,10 +68,18 @@ pub fn export_subgraph(graph: &GraphSnapshot, subset: &[usize]) -> Result<Export
             }
         }
     }
+    // Every tensor produced when learning shapes; else what is read outside the subset.
+    let exposed = |o: &str| {
+        if expose_all {
+            matches!(graph.values.get(o).map(|v| &v.ty), Some(ValueType::Tensor { .. }))
+        } else {
+            used_outside.contains(o)
+        }
+    };
     let outputs: Vec<String> = subset
         .iter()
         .flat_map(|&i| graph.nodes[i].outputs.iter())
-        .filter(|o| !o.is_empty() && used_outside.contains(o.as_str()))
+        .filter(|o| !o.is_empty() && exposed(o.as_str()))
         .cloned()
         .collect();
     if outputs.is_empty() {
