@@ -15,6 +15,7 @@ use std::collections::HashSet;
 
 use super::cost::is_light;
 use super::group::group_nodes;
+use super::rules::refused_for_a_shape;
 use super::snapshot::GraphSnapshot;
 use super::support::check_node;
 use crate::bail;
@@ -241,11 +242,6 @@ fn compile_failures<M: Converted, C>(
     let mut out = compile_failures(graph, a, convert, compile);
     out.extend(compile_failures(graph, b, convert, compile));
     out
-}
-
-/// Whether a node was refused only because ORT does not know a shape it needs.
-fn refused_for_a_shape(why: &str) -> bool {
-    why.contains("rank unknown") || why.contains("shape unknown") || why.contains("is unknown to ORT")
 }
 
 /// Learn, in one conversion, the shapes OpenVINO infers where ORT knows none. The rounds

@@ -34,6 +34,16 @@ pub struct OpRule {
 use DataType as D;
 
 /// Floating types OpenVINO computes natively.
+/// Refusals that only a shape ORT does not know causes (`refused_for_a_shape`).
+const RANK_UNKNOWN: &str = "input rank unknown";
+const SCALE_SHAPE_UNKNOWN: &str = "weight scale shape unknown";
+
+/// Whether a refusal of these rules is only for want of a shape OpenVINO may infer
+/// (`partition::plan` learns shapes ahead for such nodes).
+pub fn refused_for_a_shape(why: &str) -> bool {
+    why.starts_with(RANK_UNKNOWN) || why == SCALE_SHAPE_UNKNOWN
+}
+
 pub const FLOAT: TypeSet = TypeSet::of(&[D::Float, D::Float16, D::Bfloat16]);
 /// Integers whose arithmetic matches ORT. Left out: i8/u8 (the CPU plugin saturates where ORT
 /// wraps: u8 200+100, i8 -(-128)), u32 (values >= 2^31 are computed as signed i32: Max, Div,
@@ -387,7 +397,7 @@ fn softmax_last_axis(f: &NodeFacts) -> Result<(), String> {
         // The last axis whatever the rank: no need to know it.
         return Ok(());
     }
-    let rank = input_rank(f, 0).ok_or("input rank unknown (axis must be the last)")? as i64;
+    let rank = input_rank(f, 0).ok_or_else(|| format!("{RANK_UNKNOWN} (axis must be the last)"))? as i64;
     let axis = if axis < 0 { axis + rank } else { axis };
     if rank <= 1 || axis == rank - 1 {
         Ok(())
@@ -524,7 +534,7 @@ fn grid_sample_4d(f: &NodeFacts) -> Result<(), String> {
     match input_rank(f, 0) {
         Some(4) => Ok(()),
         Some(r) => Err(format!("rank {r} input not supported (4-D only)")),
-        None => Err("input rank unknown (4-D only)".into()),
+        None => Err(format!("{RANK_UNKNOWN} (4-D only)")),
     }
 }
 
@@ -618,7 +628,7 @@ fn qlinear_conv_per_tensor(f: &NodeFacts) -> Result<(), String> {
     match input_dims(f, 4) {
         Some(d) if d.iter().all(|x| *x == Some(1)) => Ok(()),
         Some(_) => Err("per-channel weight scale not supported".into()),
-        None => Err("weight scale shape unknown".into()),
+        None => Err(SCALE_SHAPE_UNKNOWN.into()),
     }
 }
 
@@ -770,6 +780,12 @@ mod tests {
         let x = tensor("x", DataType::Float, &[2, 3, 4]);
         assert!(softmax_last_axis(&node("Softmax", 11, vec![x.clone()], vec![])).is_err());
         assert!(softmax_last_axis(&node("Softmax", 11, vec![x], vec![("axis", AttrValue::Int(-1))])).is_ok());
+        // Of unknown rank: refused, as a node planning learns the shape for.
+        let mut blind = tensor("x", DataType::Float, &[]);
+        (blind.rank, blind.dims) = (None, None);
+        let why = softmax_last_axis(&node("Softmax", 11, vec![blind], vec![])).unwrap_err();
+        assert!(refused_for_a_shape(&why), "{why}");
+        assert!(!refused_for_a_shape("output 0 type unknown"));
     }
 
     #[test]
