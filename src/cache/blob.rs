@@ -23,8 +23,8 @@ use std::sync::Arc;
 const MAP_MIN: u64 = 1 << 20;
 
 /// Immutable blob bytes, owned or mapped read-only. Clones share the bytes: a cold start's
-/// fresh export is checked by importing it (which keeps its buffer) and then stored, from
-/// one copy.
+/// fresh export is checked by importing it (which keeps its buffer) and then stored, and an
+/// imported model hands its blob on (EPContext, the cache), all from one copy.
 #[derive(Clone)]
 pub struct Blob(Arc<Repr>);
 

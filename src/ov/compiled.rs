@@ -8,13 +8,14 @@ use openvino_sys as ov;
 use super::error::check;
 use super::model::{named_port, Port};
 use super::tensor::Tensor;
+use crate::cache::Blob;
 use crate::error::{Error, Result};
 
 pub struct CompiledModel {
     ptr: *mut ov::ov_compiled_model_t,
     /// The buffer an imported model was read from: OpenVINO keeps reading weights from it.
     /// Declared after `ptr` so it is dropped after the model is freed.
-    backing: Option<Box<dyn AsRef<[u8]> + Send + Sync>>,
+    backing: Option<Blob>,
 }
 
 // SAFETY: ov::CompiledModel is thread-safe; infer requests are created per caller.
@@ -29,8 +30,8 @@ impl CompiledModel {
     }
 
     /// Keep `buffer` alive as long as this model (see `Core::import`).
-    pub fn backed_by(mut self, buffer: impl AsRef<[u8]> + Send + Sync + 'static) -> CompiledModel {
-        self.backing = Some(Box::new(buffer));
+    pub fn backed_by(mut self, buffer: Blob) -> CompiledModel {
+        self.backing = Some(buffer);
         self
     }
 
@@ -57,8 +58,8 @@ impl CompiledModel {
     /// The blob this model was imported from, if it was: exporting an imported model again
     /// is not reliable (OpenVINO 2026.4's CPU plugin writes a blob it cannot read back), and
     /// the original bytes are the same compiled model.
-    pub fn imported_from(&self) -> Option<&[u8]> {
-        self.backing.as_ref().map(|b| (**b).as_ref())
+    pub fn imported_from(&self) -> Option<&Blob> {
+        self.backing.as_ref()
     }
 
     /// Write the compiled blob to `path` (OpenVINO's export format).

@@ -10,6 +10,7 @@ use openvino_sys as ov;
 use super::compiled::CompiledModel;
 use super::error::check;
 use super::model::Model;
+use crate::cache::Blob;
 use crate::error::{Error, Result};
 
 pub struct Core {
@@ -112,12 +113,7 @@ impl Core {
     /// defaults apply (bf16 on CPUs that have it, whatever the blob was compiled for) unless
     /// they are set on the core first; and the imported model keeps reading its weights
     /// from the buffer, so the buffer lives as long as the compiled model.
-    pub fn import(
-        &self,
-        blob: impl AsRef<[u8]> + Send + Sync + 'static,
-        device: &str,
-        props: &[(String, String)],
-    ) -> Result<CompiledModel> {
+    pub fn import(&self, blob: Blob, device: &str, props: &[(String, String)]) -> Result<CompiledModel> {
         static IMPORT: Mutex<()> = Mutex::new(());
         let _one_at_a_time = IMPORT.lock().unwrap_or_else(|e| e.into_inner());
         let d = cstring(device)?;
@@ -132,7 +128,7 @@ impl Core {
             )?;
         }
         let mut compiled = ptr::null_mut();
-        let bytes = blob.as_ref();
+        let bytes: &[u8] = &blob;
         check(
             unsafe {
                 ov::ov_core_import_model(self.ptr, bytes.as_ptr().cast(), bytes.len(), d.as_ptr(), &mut compiled)

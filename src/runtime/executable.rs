@@ -467,7 +467,7 @@ impl Executable {
     pub fn export_generic(&self) -> Result<Option<Blob>> {
         let Some(generic) = &self.generic else { return Ok(None) };
         if let Some(blob) = generic.model.imported_from() {
-            return Ok(Some(blob.to_vec().into()));
+            return Ok(Some(blob.clone()));
         }
         static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
