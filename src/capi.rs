@@ -100,7 +100,7 @@ pub unsafe extern "C" fn ovep_fast_start_publish(
         let staged = required_arg(staged_path, "staged_path")?;
         Ok(match fast_start::publish(Path::new(staged))? {
             Published::Ready(p) => (READY, p.to_string_lossy().into_owned()),
-            Published::Plain => (PLAIN, String::new()),
+            Published::Plain(_) => (PLAIN, String::new()),
         })
     })
 }

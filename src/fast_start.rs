@@ -38,13 +38,33 @@ pub enum Slot {
     Plain,
 }
 
-/// What `publish` made of a build.
+/// What a slot holds once published, each with the file that stands for it (its mtime is
+/// the slot's last use, for pruning).
 #[derive(Debug, PartialEq)]
 pub enum Published {
     /// The context model, at its final path.
     Ready(PathBuf),
-    /// No context model was built: later starts are plain (`Slot::Plain`).
-    Plain,
+    /// The `plain` mark: no context model was built, later starts are plain (`Slot::Plain`).
+    Plain(PathBuf),
+}
+
+impl Published {
+    pub fn file(&self) -> &Path {
+        match self {
+            Published::Ready(f) | Published::Plain(f) => f,
+        }
+    }
+}
+
+/// What the slot directory `dir` holds, if anything was published there (a context model
+/// wins over a mark).
+pub fn published_in(dir: &Path) -> Option<Published> {
+    let ready = dir.join(CONTEXT_FILE);
+    if ready.is_file() {
+        return Some(Published::Ready(ready));
+    }
+    let mark = dir.join(PLAIN_FILE);
+    mark.is_file().then_some(Published::Plain(mark))
 }
 
 /// The context model slot for `model` (None: the cache is off).
@@ -55,19 +75,16 @@ pub fn slot(model: &Path, device: &str, options_key: &str, cache_dir: Option<&st
     ensure_private_root(&ctx_root)?;
     let key = key(model, device, options_key, &ctx_root.join("index"))?;
     let dir = ctx_root.join(&key.to_hex()[..32]);
-    let ready = dir.join(CONTEXT_FILE);
-    // The file's mtime is the slot's "last used" mark for pruning.
-    let touch = |f: &Path| {
-        let _ = std::fs::File::options().write(true).open(f).and_then(|f| f.set_modified(std::time::SystemTime::now()));
-    };
-    if ready.is_file() {
-        touch(&ready);
-        return Ok(Some(Slot::Ready(ready)));
-    }
-    let plain = dir.join(PLAIN_FILE);
-    if plain.is_file() {
-        touch(&plain);
-        return Ok(Some(Slot::Plain));
+    if let Some(published) = published_in(&dir) {
+        // Mark the use (best effort: a read-only cache still serves).
+        let _ = std::fs::File::options()
+            .write(true)
+            .open(published.file())
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        return Ok(Some(match published {
+            Published::Ready(model) => Slot::Ready(model),
+            Published::Plain(_) => Slot::Plain,
+        }));
     }
     let staging = ctx_root.join(format!(".staging-{}-{}", &key.to_hex()[..32], std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
@@ -98,22 +115,15 @@ pub fn publish(staged: &Path) -> Result<Published> {
     }
     let key = rest.split('-').next().unwrap_or("");
     let dir = staging.with_file_name(key);
-    let published = |dir: &Path| {
-        if dir.join(CONTEXT_FILE).is_file() {
-            Some(Published::Ready(dir.join(CONTEXT_FILE)))
-        } else {
-            dir.join(PLAIN_FILE).is_file().then_some(Published::Plain)
-        }
-    };
     match std::fs::rename(staging, &dir) {
         Ok(()) => {}
         // Another process published the same key first: theirs serves, ours goes.
-        Err(_) if published(&dir).is_some() => {
+        Err(_) if published_in(&dir).is_some() => {
             let _ = std::fs::remove_dir_all(staging);
         }
         Err(e) => return Err(io("publishing", &dir, e)),
     }
-    published(&dir).ok_or_else(|| Error::ep_fail(format!("ovep fast start: {} vanished", dir.display())))
+    published_in(&dir).ok_or_else(|| Error::ep_fail(format!("ovep fast start: {} vanished", dir.display())))
 }
 
 fn io(what: &str, path: &Path, e: std::io::Error) -> Error {
@@ -275,16 +285,21 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A staging directory for `key` as builder `pid` leaves it: with a context model, or
+    /// without one (a build where ovep compiled nothing). Returns the staged model's path.
+    fn stage(root: &Path, key: &str, pid: u32, built: bool) -> PathBuf {
+        let s = root.join(format!(".staging-{key}-{pid}"));
+        std::fs::create_dir_all(&s).unwrap();
+        if built {
+            std::fs::write(s.join(CONTEXT_FILE), format!("from {pid}")).unwrap();
+        }
+        s.join(CONTEXT_FILE)
+    }
+
     #[test]
     fn publish_renames_the_staging_directory_and_keeps_a_winner() {
         let root = std::env::temp_dir().join(format!("ovep-fast-start-pub-{}", std::process::id()));
-        let stage = |pid: u32| {
-            let s = root.join(format!(".staging-abc123-{pid}"));
-            std::fs::create_dir_all(&s).unwrap();
-            std::fs::write(s.join(CONTEXT_FILE), format!("from {pid}")).unwrap();
-            s.join(CONTEXT_FILE)
-        };
-        let (first, second) = (stage(1), stage(2));
+        let (first, second) = (stage(&root, "abc123", 1, true), stage(&root, "abc123", 2, true));
         let published = publish(&first).unwrap();
         let ready = root.join("abc123").join(CONTEXT_FILE);
         assert_eq!(published, Published::Ready(ready.clone()));
@@ -299,15 +314,11 @@ mod tests {
     #[test]
     fn a_build_that_left_no_context_model_publishes_a_plain_mark() {
         let root = std::env::temp_dir().join(format!("ovep-fast-start-plain-{}", std::process::id()));
-        let stage = |pid: u32| {
-            let s = root.join(format!(".staging-def456-{pid}"));
-            std::fs::create_dir_all(&s).unwrap();
-            s.join(CONTEXT_FILE)
-        };
-        let (first, second) = (stage(1), stage(2));
-        assert_eq!(publish(&first).unwrap(), Published::Plain);
-        assert!(root.join("def456").join(PLAIN_FILE).is_file());
-        assert_eq!(publish(&second).unwrap(), Published::Plain, "the second builder finds the mark");
+        let (first, second) = (stage(&root, "def456", 1, false), stage(&root, "def456", 2, false));
+        let mark = root.join("def456").join(PLAIN_FILE);
+        assert_eq!(publish(&first).unwrap(), Published::Plain(mark.clone()));
+        assert!(mark.is_file());
+        assert_eq!(publish(&second).unwrap(), Published::Plain(mark), "the second builder finds the mark");
         assert!(!second.parent().unwrap().exists(), "the loser's staging directory is removed");
         std::fs::remove_dir_all(&root).unwrap();
     }

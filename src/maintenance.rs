@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 use crate::cache::{resolve_dir, Key, Lookup, Manifest, Store, DEFAULT_MAX_BYTES};
 use crate::ep::context::{self, Notes};
 use crate::error::{Error, Result};
-use crate::fast_start::{CONTEXT_FILE, PLAIN_FILE};
+use crate::fast_start::{published_in, Published, CONTEXT_FILE};
 use crate::onnx::proto::ModelProto;
 
 fn err(what: &str, path: &Path, e: impl std::fmt::Display) -> Error {
@@ -51,19 +51,14 @@ fn contexts(root: &Path) -> Result<Vec<Ctx>> {
     let mut out = Vec::new();
     for e in read.flatten() {
         let id = e.file_name().to_string_lossy().into_owned();
-        let mut model = e.path().join(CONTEXT_FILE);
-        let plain = !model.is_file() && e.path().join(PLAIN_FILE).is_file();
-        if plain {
-            model = e.path().join(PLAIN_FILE);
-        }
-        if id.starts_with('.') || !model.is_file() {
-            continue;
-        }
+        let published = if id.starts_with('.') { None } else { published_in(&e.path()) };
+        let Some(published) = published else { continue };
+        let plain = matches!(published, Published::Plain(_));
         let mut bytes = 0;
         for f in std::fs::read_dir(e.path()).map_err(|x| err("reading", &e.path(), x))?.flatten() {
             bytes += f.metadata().map_or(0, |m| m.len());
         }
-        let last_used = std::fs::metadata(&model).and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH);
+        let last_used = std::fs::metadata(published.file()).and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH);
         out.push(Ctx { id, dir: e.path(), bytes, last_used, plain });
     }
     out.sort_by_key(|c| c.last_used);
@@ -75,7 +70,7 @@ fn contexts(root: &Path) -> Result<Vec<Ctx>> {
 fn check_context(dir: &Path, here: Option<(&str, &[String])>) -> Option<String> {
     let path = dir.join(CONTEXT_FILE);
     // A plain mark holds no blob; its key already names the OpenVINO build and device.
-    if !path.exists() && dir.join(PLAIN_FILE).is_file() {
+    if let Some(Published::Plain(_)) = published_in(dir) {
         return None;
     }
     let bytes = match std::fs::read(&path) {
