@@ -334,6 +334,10 @@ impl Executable {
         if let Some(c) = st.specialized.get(shapes) {
             return Ok((c, timed(Served::Specialized)));
         }
+        if judging && !st.specialized.is_empty() && st.payoff.idle_run() == Some(false) {
+            self.stop_specializing(st);
+            st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
+        }
         let mut seen = st.seen.get(shapes).unwrap_or_default();
         seen.count = seen.count.saturating_add(1);
         st.seen.insert(shapes.to_vec(), seen);
@@ -366,14 +370,20 @@ impl Executable {
             Served::Specialized => {
                 let generic_us = st.seen.get(shapes).and_then(|s| s.generic_us);
                 if st.payoff.record(us, generic_us) == Some(false) {
-                    // Not worth a compile per shape nor the memory: the generic model serves all.
-                    st.specialized.clear();
-                    drop(st);
-                    *self.model.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    self.stop_specializing(st);
                 }
             }
             Served::Other => {}
         }
+    }
+
+    /// Specializing was judged not to pay: drop what it keeps (the compiled models, and the
+    /// converted model with its weight copy), and the generic model serves every shape.
+    /// The shape lock is released before the model's, which a compile holds for its length.
+    fn stop_specializing(&self, mut st: std::sync::MutexGuard<'_, ShapeState>) {
+        st.specialized.clear();
+        drop(st);
+        *self.model.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     /// A static copy of the model compiled for `shapes`.

@@ -48,12 +48,16 @@ impl<V: Clone> ShapeLru<V> {
 /// OpenVINO's dynamic kernels are nearly as fast (measured on PP-OCRv4 rec: 9.2 ms static
 /// against 9.9 ms dynamic, while 100 shapes meant 100 compiles competing with the runs). So
 /// the first specialized shape is a trial: its best run against the generic model's best on
-/// the same shape decides, once, whether the model gets more.
+/// the same shape decides, once, whether the model gets more. A trial whose shape does not
+/// come back within `IDLE_RUNS` runs at other shapes is judged not to pay either: the shapes
+/// do not recur, and the trial's compiled model would otherwise stay in memory for good.
 #[derive(Debug, Default)]
 pub struct Payoff {
     verdict: Option<bool>,
     runs: u32,
     best_us: u64,
+    /// Runs at other shapes since the trial last ran.
+    idle: u32,
 }
 
 impl Payoff {
@@ -62,8 +66,25 @@ impl Payoff {
     /// The specialized model must take at most this share of the generic model's time.
     const GAIN: f64 = 0.85;
 
+    /// Runs at other shapes after which an unjudged trial is given up.
+    pub const IDLE_RUNS: u32 = 32;
+
     /// None until judged.
     pub fn verdict(&self) -> Option<bool> {
+        self.verdict
+    }
+
+    /// A run at a shape other than the trial's, while a trial is waiting to be judged.
+    /// Returns the verdict when this run reaches it (the trial's shape did not come back).
+    pub fn idle_run(&mut self) -> Option<bool> {
+        if self.verdict.is_some() {
+            return None;
+        }
+        self.idle += 1;
+        if self.idle < Self::IDLE_RUNS {
+            return None;
+        }
+        self.verdict = Some(false);
         self.verdict
     }
 
@@ -75,6 +96,7 @@ impl Payoff {
             return None;
         }
         self.runs += 1;
+        self.idle = 0;
         self.best_us = if self.runs == 1 { us } else { self.best_us.min(us) };
         if self.runs < Self::RUNS {
             return None;
@@ -121,5 +143,20 @@ mod tests {
             p.record(500, None);
         }
         assert_eq!(p.verdict(), Some(true), "no generic timing: kept");
+    }
+
+    #[test]
+    fn a_trial_whose_shape_does_not_come_back_is_judged_not_to_pay() {
+        let mut p = Payoff::default();
+        for _ in 1..Payoff::IDLE_RUNS {
+            assert_eq!(p.idle_run(), None);
+        }
+        p.record(500, Some(1000)); // the trial's shape came back: idle count starts again
+        for _ in 1..Payoff::IDLE_RUNS {
+            assert_eq!(p.idle_run(), None);
+        }
+        assert_eq!(p.idle_run(), Some(false));
+        assert_eq!(p.verdict(), Some(false));
+        assert_eq!(p.record(100, Some(1000)), None, "judged once");
     }
 }
