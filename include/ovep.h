@@ -44,7 +44,8 @@ extern "C" {
 /* Smallest group of nodes handed to OpenVINO (integer >= 1, default 2; 1 offers every supported node,
  * even groups that only compute elementwise between nodes left to ORT). */
 #define OVEP_OPTION_MIN_SUBGRAPH_NODES "min_subgraph_nodes"
-/* Shape-specialized compiled models kept per subgraph for dynamic inputs (integer >= 1, default 8). */
+/* Shapes whose compiled state is kept per subgraph for dynamic inputs (integer >= 1, default 8):
+ * shape-specialized compiled models, and OpenVINO's per-shape CPU kernels (128 entries per shape). */
 #define OVEP_OPTION_MAX_CACHED_SHAPES "max_cached_shapes"
 /* Path to libopenvino_c.so (or its directory) when OpenVINO is not found automatically. */
 #define OVEP_OPTION_OPENVINO_LIBRARY "openvino_library"

@@ -21,7 +21,11 @@ pub const KEYS: &[(&str, &str)] = &[
         "smallest group of nodes worth handing to OpenVINO (default 2; 1 offers every supported node, even \
          elementwise-only groups between ORT's nodes)",
     ),
-    ("max_cached_shapes", "compiled shape-specialized models kept per subgraph for dynamic inputs (default 8)"),
+    (
+        "max_cached_shapes",
+        "shapes whose compiled state is kept per subgraph for dynamic inputs: shape-specialized models and \
+         OpenVINO's per-shape CPU kernels (default 8)",
+    ),
     ("openvino_library", "path to libopenvino_c.so (or its directory) when it is not found automatically"),
     (
         "cache_dir",

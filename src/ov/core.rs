@@ -34,6 +34,7 @@ pub fn core(library_option: Option<&str>) -> Result<Arc<Core>> {
     if let Some(c) = slot.as_ref() {
         return Ok(c.clone());
     }
+    super::memory_bounds::bound_primitive_cache();
     let (library, version) = super::library::load(library_option)?;
     let mut ptr = ptr::null_mut();
     // SAFETY: library loaded and checked.

@@ -6,5 +6,6 @@ pub mod core;
 pub mod element;
 pub mod error;
 pub mod library;
+pub mod memory_bounds;
 pub mod model;
 pub mod tensor;
