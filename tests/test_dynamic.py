@@ -137,3 +137,60 @@ def test_openvino_per_shape_kernels_are_bounded(models_dir):
         f"RSS grew from {r['first']:.0f} MiB after the first width to {r['last']:.0f} MiB after 100 "
         f"({r['last'] / r['first']:.2f}x > 2.2x): OpenVINO's per-shape caches are not bounded"
     )
+
+
+BIG_WEIGHTS_CHILD = CHILD_IMPORTS_OVEP + r"""
+import json, time, numpy as np, onnxruntime as ort
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+so = ort.SessionOptions()
+cpu = [d for d in ovep.register(ort) if dict(d.ep_metadata).get("ov_device") == "CPU"]
+so.add_provider_for_devices(cpu, {"cache_dir": ""})
+sess = ort.InferenceSession(sys.argv[1], sess_options=so)
+x = np.random.default_rng(0).random((2, 2048), dtype=np.float32)
+sess.run(None, {"x": x})
+first = rss()
+for i in range(12):  # the second run of a shape would start a specialization; let it land
+    sess.run(None, {"x": x})
+    time.sleep(0.3)
+print(json.dumps({"first": first, "last": rss()}))
+"""
+
+
+def test_large_weights_get_no_shape_specializations(tmp_path):
+    # A dynamic model with 302 MB of weights (18 MatMuls of 2048x2048, batch free). A shape
+    # specialization would first copy the weights and convert them again (MiniLM's 69 MB took 164 MB),
+    # so a subgraph whose weights exceed ovep's budget for them (256 MB) is served by its generic model
+    # alone. Fails when the trial specialization is made: RSS then grows by more than the weights.
+    import json
+    import subprocess
+    import sys
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(3)
+    nodes, inits, prev = [], [], "x"
+    for i in range(18):
+        w = (rng.standard_normal((2048, 2048), dtype=np.float32) * (1 / 45)).astype(np.float32)
+        inits.append(numpy_helper.from_array(w, f"w{i}"))
+        nodes.append(helper.make_node("MatMul", [prev, f"w{i}"], [f"m{i}"]))
+        nodes.append(helper.make_node("Relu", [f"m{i}"], [f"r{i}"]))
+        prev = f"r{i}"
+    graph = helper.make_graph(nodes, "big", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 2048])],
+                              [helper.make_tensor_value_info(prev, TensorProto.FLOAT, ["n", 2048])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / "big_dynamic.onnx"
+    onnx.save(model, str(path), save_as_external_data=True, location="big_dynamic.bin")
+    del model, inits, graph
+
+    p = subprocess.run([sys.executable, "-c", BIG_WEIGHTS_CHILD, str(path)], capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    assert r["last"] - r["first"] < 150, (
+        f"RSS grew from {r['first']:.0f} to {r['last']:.0f} MiB over 12 runs at one shape: a 302 MB model was "
+        "shape-specialized"
+    )

@@ -175,7 +175,11 @@ impl Drop for WriteTicket {
 /// Which compiled model served a run of a dynamic model, while its time still counts.
 #[derive(Clone, Copy, PartialEq)]
 enum Served {
-    Generic,
+    /// `clean`: timed with the shape's kernels already made (not its first run) and no compile
+    /// of ovep's competing for the cores, so the time can judge a specialization.
+    Generic {
+        clean: bool,
+    },
     Specialized,
     /// A static model, one compiled because the generic one does not accept the shapes, or
     /// any run once the payoff is judged: nothing to learn from its time.
@@ -186,10 +190,28 @@ enum Served {
 /// specializing pays for the model (`Payoff`).
 const SPECIALIZE_AFTER: u32 = 2;
 
+/// Weight bytes the shape-specialized models of one subgraph may hold together. The first
+/// costs a copy of the weights to convert from and the converted model, each one its compiled
+/// weights: MiniLM (69 MB of weights) took 164 MB more for the first and ~26 MB for each
+/// further one, for runs 0-20 % faster. So a model with 69 MB of weights keeps at most 3, and
+/// one over 256 MB (BERT-base: ~1 GB for a trial) none: its generic model serves every shape.
+const SPECIALIZED_WEIGHT_BUDGET: u64 = 256 << 20;
+
+/// Specialized models a subgraph with `weight_bytes` of weights may keep.
+fn specializations_allowed(max_cached_shapes: usize, weight_bytes: u64) -> usize {
+    let fit = SPECIALIZED_WEIGHT_BUDGET / weight_bytes.max(1);
+    max_cached_shapes.min(usize::try_from(fit).unwrap_or(usize::MAX))
+}
+
 #[derive(Clone, Copy, Default)]
 struct Seen {
     count: u32,
+    /// The generic model's best clean time on this shape, over `generic_runs` runs.
     generic_us: Option<u64>,
+    generic_runs: u32,
+    /// A specialization of this shape was started (once per shape: an evicted one is not
+    /// compiled again, so more recurring shapes than `max_cached_shapes` cannot thrash).
+    tried: bool,
 }
 
 struct ShapeState {
@@ -200,6 +222,9 @@ struct ShapeState {
     seen: ShapeLru<Seen>,
     /// Whether specializing pays for this model (judged on the first specialized shape).
     payoff: Payoff,
+    /// How many specialized models the weights allow (`specializations_allowed`), known at
+    /// the first shape worth specializing.
+    allowed: Option<usize>,
     /// One specialization at a time per subgraph: the machine has few cores to spare.
     pending: bool,
     /// The session is ending: no new specialization (see `settle`).
@@ -294,6 +319,7 @@ impl Executable {
             specialized: ShapeLru::new(target.max_cached_shapes),
             seen: ShapeLru::new(4 * target.max_cached_shapes),
             payoff: Payoff::default(),
+            allowed: None,
             pending: false,
             closing: false,
         });
@@ -332,7 +358,18 @@ impl Executable {
         let judging = st.payoff.verdict().is_none();
         let timed = |served| if judging { served } else { Served::Other };
         if let Some(c) = st.specialized.get(shapes) {
-            return Ok((c, timed(Served::Specialized)));
+            // The trial is judged against the generic model's clean times on its shape, as many
+            // as the trial's own (best against best), taken alternately so that a noisy moment
+            // of the machine weighs on both; its shape's earlier runs were its first (kernels
+            // made on the way) or raced its compile.
+            let generic_turn = st
+                .seen
+                .get(shapes)
+                .is_some_and(|s| s.generic_runs < Payoff::RUNS && s.generic_runs <= st.payoff.runs());
+            if !(judging && generic_turn) {
+                return Ok((c, timed(Served::Specialized)));
+            }
+            return Ok((generic.clone(), Served::Generic { clean: !st.pending }));
         }
         if judging && !st.specialized.is_empty() && st.payoff.idle_run() == Some(false) {
             self.stop_specializing(st);
@@ -340,20 +377,31 @@ impl Executable {
         }
         let mut seen = st.seen.get(shapes).unwrap_or_default();
         seen.count = seen.count.saturating_add(1);
-        st.seen.insert(shapes.to_vec(), seen);
         // Until the trial specialization is judged, no second one; after a "does not pay", none.
         let wanted = match st.payoff.verdict() {
             None => st.specialized.is_empty(),
             Some(pays) => pays,
         };
-        if seen.count == SPECIALIZE_AFTER && wanted && !st.pending && !st.closing {
+        let clean = seen.count > 1 && !st.pending;
+        let due = seen.count >= SPECIALIZE_AFTER && !seen.tried && wanted && !st.pending && !st.closing;
+        if due && st.allowed.is_none() {
+            let allowed = specializations_allowed(self.target.max_cached_shapes, self.weight_bytes(ctx));
+            st.allowed = Some(allowed);
+            st.specialized = ShapeLru::new(allowed);
+            if allowed == 0 {
+                st.payoff.decline();
+            }
+        }
+        if due && st.allowed.is_some_and(|n| n > 0) {
             if let Ok((onnx, weights)) = self.owned_onnx(ctx) {
                 st.pending = true;
+                seen.tried = true;
                 let (me, shapes) = (self.clone(), shapes.to_vec());
                 background::spawn("specialize", move || me.specialize(shapes, onnx, weights));
             }
         }
-        Ok((generic.clone(), timed(Served::Generic)))
+        st.seen.insert(shapes.to_vec(), seen);
+        Ok((generic.clone(), timed(Served::Generic { clean: clean && !st.pending })))
     }
 
     /// A run of `shapes` took `us` on the model `served` it: the generic model's times, and the
@@ -361,9 +409,11 @@ impl Executable {
     fn observe(&self, shapes: &[Vec<i64>], served: Served, us: u64) {
         let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
         match served {
-            Served::Generic => {
+            Served::Generic { clean: false } => {}
+            Served::Generic { clean: true } => {
                 if let Some(mut seen) = st.seen.get(shapes) {
                     seen.generic_us = Some(seen.generic_us.map_or(us, |g| g.min(us)));
+                    seen.generic_runs += 1;
                     st.seen.insert(shapes.to_vec(), seen);
                 }
             }
@@ -445,8 +495,14 @@ impl Executable {
         match compiled {
             Ok(c) => st.specialized.insert(shapes, Arc::new(c)),
             // The generic model keeps serving this shape; never try it again.
-            Err(_) => st.seen.insert(shapes, Seen { count: u32::MAX, generic_us: None }),
+            Err(_) => st.seen.insert(shapes, Seen { tried: true, ..Seen::default() }),
         }
+    }
+
+    /// The bytes of the weights a specialization would copy (`owned_onnx`).
+    fn weight_bytes(&self, ctx: &KernelContext) -> u64 {
+        let Some(weights) = &self.weight_inputs else { return 0 };
+        weights.iter().filter_map(|(_, k)| ctx.input(*k).ok().flatten()).map(|t| t.as_bytes().len() as u64).sum()
     }
 
     /// The ONNX form over a copy of the weights taken from this run's inputs (see
@@ -719,6 +775,16 @@ fn with_input_shapes(onnx: &[u8], names: &[&str], shapes: &[Vec<i64>]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn specializations_fit_the_weight_budget() {
+        const MB: u64 = 1 << 20;
+        assert_eq!(specializations_allowed(8, 11 * MB), 8, "PP-OCRv4 rec: the option's cap");
+        assert_eq!(specializations_allowed(8, 69 * MB), 3, "MiniLM");
+        assert_eq!(specializations_allowed(8, 438 * MB), 0, "BERT-base: none");
+        assert_eq!(specializations_allowed(8, 0), 8, "no weights");
+        assert_eq!(specializations_allowed(2, 11 * MB), 2);
+    }
     use crate::onnx::proto::{GraphProto, ModelProto, NodeProto, ValueInfoProto};
     use prost::Message;
 

@@ -61,17 +61,27 @@ pub struct Payoff {
 }
 
 impl Payoff {
-    /// Runs of the trial shape on its specialized model before judging.
-    const RUNS: u32 = 3;
+    /// Runs of the trial shape on its specialized model before judging (best of them).
+    pub const RUNS: u32 = 5;
     /// The specialized model must take at most this share of the generic model's time.
     const GAIN: f64 = 0.85;
 
     /// Runs at other shapes after which an unjudged trial is given up.
     pub const IDLE_RUNS: u32 = 32;
 
+    /// Runs recorded on the trial so far.
+    pub fn runs(&self) -> u32 {
+        self.runs
+    }
+
     /// None until judged.
     pub fn verdict(&self) -> Option<bool> {
         self.verdict
+    }
+
+    /// No trial: the model's weights leave no room for a specialized model.
+    pub fn decline(&mut self) {
+        self.verdict.get_or_insert(false);
     }
 
     /// A run at a shape other than the trial's, while a trial is waiting to be judged.
@@ -127,19 +137,21 @@ mod tests {
     #[test]
     fn a_specialization_that_gains_little_is_judged_not_to_pay() {
         let mut p = Payoff::default();
-        assert_eq!(p.record(950, Some(1000)), None);
-        assert_eq!(p.record(930, Some(1000)), None);
+        for k in 1..Payoff::RUNS {
+            assert_eq!(p.record(950 - u64::from(k), Some(1000)), None);
+            assert_eq!(p.runs(), k);
+        }
         assert_eq!(p.record(920, Some(1000)), Some(false)); // best 920 > 0.85 * 1000
         assert_eq!(p.verdict(), Some(false));
         assert_eq!(p.record(100, Some(1000)), None, "judged once");
 
         let mut p = Payoff::default();
-        for us in [900, 700, 800] {
-            p.record(us, Some(1000));
+        for k in 0..Payoff::RUNS {
+            p.record(if k == 1 { 700 } else { 900 }, Some(1000)); // best 700 <= 850
         }
         assert_eq!(p.verdict(), Some(true));
         let mut p = Payoff::default();
-        for _ in 0..3 {
+        for _ in 0..Payoff::RUNS {
             p.record(500, None);
         }
         assert_eq!(p.verdict(), Some(true), "no generic timing: kept");
