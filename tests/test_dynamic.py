@@ -98,8 +98,9 @@ def test_a_session_released_during_a_specialization(models_dir):
         assert p.returncode == 0 and "released" in p.stdout, f"attempt {attempt}: exit {p.returncode}\n{p.stderr[-2000:]}"
 
 
-NEW_WIDTHS_CHILD = CHILD_IMPORTS_OVEP + r"""
-import json, numpy as np, onnxruntime as ort
+# A child process measuring its own RSS, with one ovep session (CPU, no cache) on the model in argv[1].
+RSS_CHILD = CHILD_IMPORTS_OVEP + r"""
+import json, time, numpy as np, onnxruntime as ort
 def rss():
     for line in open("/proc/self/status"):
         if line.startswith("VmRSS:"):
@@ -108,6 +109,9 @@ so = ort.SessionOptions()
 cpu = [d for d in ovep.register(ort) if dict(d.ep_metadata).get("ov_device") == "CPU"]
 so.add_provider_for_devices(cpu, {"cache_dir": ""})
 sess = ort.InferenceSession(sys.argv[1], sess_options=so)
+"""
+
+NEW_WIDTHS_CHILD = RSS_CHILD + r"""
 rng = np.random.default_rng(0)
 for i, w in enumerate(160 + (k * 37) % 321 for k in range(100)):  # 100 distinct widths, scrambled
     x = rng.random((1, 3, 48, w), dtype=np.float32)
@@ -139,16 +143,7 @@ def test_openvino_per_shape_kernels_are_bounded(models_dir):
     )
 
 
-BIG_WEIGHTS_CHILD = CHILD_IMPORTS_OVEP + r"""
-import json, time, numpy as np, onnxruntime as ort
-def rss():
-    for line in open("/proc/self/status"):
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-so = ort.SessionOptions()
-cpu = [d for d in ovep.register(ort) if dict(d.ep_metadata).get("ov_device") == "CPU"]
-so.add_provider_for_devices(cpu, {"cache_dir": ""})
-sess = ort.InferenceSession(sys.argv[1], sess_options=so)
+BIG_WEIGHTS_CHILD = RSS_CHILD + r"""
 x = np.random.default_rng(0).random((2, 2048), dtype=np.float32)
 sess.run(None, {"x": x})
 first = rss()
