@@ -382,7 +382,7 @@ impl Executable {
             None => st.specialized.is_empty(),
             Some(pays) => pays,
         };
-        let clean = seen.count > 1 && !st.pending;
+        let first_run = seen.count == 1;
         let due = seen.count >= SPECIALIZE_AFTER && !seen.tried && wanted && !st.pending && !st.closing;
         if due && st.allowed.is_none() {
             let allowed = specializations_allowed(self.target.max_cached_shapes, self.weight_bytes(ctx));
@@ -401,7 +401,7 @@ impl Executable {
             }
         }
         st.seen.insert(shapes.to_vec(), seen);
-        Ok((generic.clone(), timed(Served::Generic { clean: clean && !st.pending })))
+        Ok((generic.clone(), timed(Served::Generic { clean: !first_run && !st.pending })))
     }
 
     /// A run of `shapes` took `us` on the model `served` it: the generic model's times, and the
@@ -775,6 +775,8 @@ fn with_input_shapes(onnx: &[u8], names: &[&str], shapes: &[Vec<i64>]) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::onnx::proto::{GraphProto, ModelProto, NodeProto, ValueInfoProto};
+    use prost::Message;
 
     #[test]
     fn specializations_fit_the_weight_budget() {
@@ -785,8 +787,6 @@ mod tests {
         assert_eq!(specializations_allowed(8, 0), 8, "no weights");
         assert_eq!(specializations_allowed(2, 11 * MB), 2);
     }
-    use crate::onnx::proto::{GraphProto, ModelProto, NodeProto, ValueInfoProto};
-    use prost::Message;
 
     #[test]
     fn input_shapes_are_rewritten_exactly() {
