@@ -17,7 +17,7 @@
 //! | 1024 | 64 | 16-18 ms | 2.0-2.4x, flat beyond |
 //! | 768 | 128 | 26-29 ms | 1.9x |
 //! | 256 | 64 | 27-36 ms | 1.4-1.6x |
-//! | 128 (`max_cached_shapes=1`) | 64 | 27-29 ms | 1.2-1.3x |
+//! | 128 (`max_cached_shapes=1`) | 64 | 27-33 ms | 1.2-1.4x |
 //!
 //! So the runtime cache is bounded where new shapes keep their speed, per shape ovep keeps
 //! (`max_cached_shapes`, so that one option bounds the memory dynamic shapes take), and the
