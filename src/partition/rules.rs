@@ -33,7 +33,6 @@ pub struct OpRule {
 
 use DataType as D;
 
-/// Floating types OpenVINO computes natively.
 /// Refusals that only a shape ORT does not know causes (`refused_for_a_shape`).
 const RANK_UNKNOWN: &str = "input rank unknown";
 const SCALE_SHAPE_UNKNOWN: &str = "weight scale shape unknown";
@@ -44,6 +43,7 @@ pub fn refused_for_a_shape(why: &str) -> bool {
     why.starts_with(RANK_UNKNOWN) || why == SCALE_SHAPE_UNKNOWN
 }
 
+/// Floating types OpenVINO computes natively.
 pub const FLOAT: TypeSet = TypeSet::of(&[D::Float, D::Float16, D::Bfloat16]);
 /// Integers whose arithmetic matches ORT. Left out: i8/u8 (the CPU plugin saturates where ORT
 /// wraps: u8 200+100, i8 -(-128)), u32 (values >= 2^31 are computed as signed i32: Max, Div,
