@@ -647,18 +647,18 @@ fn compile_properties(options: &Options, device: &str, gpu_cache: Option<&std::p
             props.push(("INFERENCE_PRECISION_HINT".into(), p.into()));
         }
     }
-    if base == "CPU" && options.precision == Precision::F32 {
-        // OpenVINO quantizes MatMul activations on the fly when weights are compressed;
-        // at f32 that alone moved results 0.4% from ORT's. f32 means f32.
-        props.push(("DYNAMIC_QUANTIZATION_GROUP_SIZE".into(), "0".into()));
-    }
     if base == "CPU" {
+        if options.precision == Precision::F32 {
+            // OpenVINO quantizes MatMul activations on the fly when weights are compressed;
+            // at f32 that alone moved results 0.4% from ORT's. f32 means f32.
+            props.push(("DYNAMIC_QUANTIZATION_GROUP_SIZE".into(), "0".into()));
+        }
         // OpenVINO's per-shape executors of a dynamic model, bounded by the shapes ovep keeps.
         let entries = crate::ov::memory_bounds::runtime_cache_capacity(options.max_cached_shapes);
         props.push(("CPU_RUNTIME_CACHE_CAPACITY".into(), entries.to_string()));
-    }
-    if base == "CPU" && options.num_threads > 0 {
-        props.push(("INFERENCE_NUM_THREADS".into(), options.num_threads.to_string()));
+        if options.num_threads > 0 {
+            props.push(("INFERENCE_NUM_THREADS".into(), options.num_threads.to_string()));
+        }
     }
     props
 }
