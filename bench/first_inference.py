@@ -67,9 +67,10 @@ def prepare(model: str, path: str, inputs: str, work: str, configs, pythons, env
         ctx = os.path.join(d, "ctx", f"{model}_ctx.onnx")
         p = subprocess.run([sys.executable, "-m", "ovep", "precompile", path, "--context-out", ctx,
                             "-o", "precision=f32"], env=envs["ovep-ctx"], capture_output=True, text=True)
-        # A model can have no EPContext form (ovep says why): its ovep-ctx samples carry that reason.
-        extra["ovep-ctx"] = ["--model", ctx] if p.returncode == 0 else None
-        if p.returncode != 0:
+        if p.returncode == 0:
+            extra["ovep-ctx"] = ["--model", ctx]
+        else:  # A model can have no EPContext form (ovep says why): its ovep-ctx samples carry that reason.
+            extra["ovep-ctx"] = None
             NO_CONTEXT[model] = (p.stderr.strip().splitlines() or ["ovep precompile failed"])[-1]
     if "ovep-fast" in configs:
         extra["ovep-fast"] += ["--cache-dir", os.path.join(d, "fast")]
