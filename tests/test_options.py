@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from comparison import compare
-from sessions import assert_ovep_ran, cpu_session, make_session, providers_used
+from sessions import CHILD_IMPORTS_OVEP, assert_ovep_ran, cpu_session, make_session, providers_used
 
 pytestmark = pytest.mark.usefixtures("ovep_devices")
 
@@ -86,6 +86,36 @@ def test_absent_device_is_a_clear_error(synthetic_models, device):
     assert device in msg, f"device_type={device}: message does not name the device: {msg}"
     feeds = _mlp_feeds(3)
     compare(make_session(path).run(None, feeds), cpu_session(path).run(None, feeds), what=f"after {device} error")
+
+
+PLUGINS_CHILD = CHILD_IMPORTS_OVEP + r"""
+import json, numpy as np, onnxruntime as ort
+devices = ovep.register(ort)
+so = ort.SessionOptions()
+so.add_provider_for_devices([d for d in devices if dict(d.ep_metadata).get("ov_device") == "CPU"], {"cache_dir": ""})
+sess = ort.InferenceSession(sys.argv[1], sess_options=so)
+sess.run(None, {"x": np.zeros((8, 512), np.float32)})
+mapped = sorted({line.split("/")[-1].strip() for line in open("/proc/self/maps") if "libopenvino_" in line and "_plugin" in line})
+print(json.dumps({"offered": [dict(d.ep_metadata).get("ov_device") for d in devices], "plugins": mapped}))
+"""
+
+
+def test_a_cpu_session_loads_no_other_device_plugin(synthetic_models):
+    # Checking that the session's device exists used to list every OpenVINO device, which loads every
+    # plugin (GPU, NPU, AUTO, HETERO, ...): 4-13 ms of each process's first session measured here, and
+    # a GPU driver's start-up on machines that have one. Asking the device itself loads its plugin alone.
+    import json
+    import subprocess
+    import sys
+
+    p = subprocess.run([sys.executable, "-c", PLUGINS_CHILD, str(synthetic_models["concurrency_mlp"])],
+                       capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-3000:]
+    r = json.loads(p.stdout.strip().splitlines()[-1])
+    assert r["offered"] == ["CPU"], f"this test needs a host where ovep offers the CPU alone: {r['offered']}"
+    # (OpenVINO's compile itself loads the auto-batching plugin, to decide against batching.)
+    others = [p for p in r["plugins"] if p not in ("libopenvino_intel_cpu_plugin.so", "libopenvino_auto_batch_plugin.so")]
+    assert not others, f"a CPU session loaded other devices' plugins: {others}"
 
 
 def test_openvino_library_that_does_not_exist_is_an_error_even_when_openvino_is_loaded(synthetic_models):
