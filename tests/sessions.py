@@ -8,6 +8,8 @@ import collections
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -29,6 +31,14 @@ except ImportError:
     sys.path.insert(0, {str(Path(__file__).resolve().parent.parent / "python")!r})
     import ovep
 """
+
+
+def child_result(script: str, *args: str, timeout: int) -> dict:
+    """Run `script` (python -c) in a fresh process with `args`: it must exit 0 and print its result as
+    JSON on its last line of output."""
+    p = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, p.stderr[-3000:]
+    return json.loads(p.stdout.strip().splitlines()[-1])
 
 
 def ovep_cpu_device():

@@ -9,7 +9,7 @@ import pytest
 
 from comparison import compare
 from model_builders import IR_VERSION
-from sessions import CHILD_IMPORTS_OVEP, assert_ovep_ran, cpu_session, make_session, providers_used
+from sessions import CHILD_IMPORTS_OVEP, assert_ovep_ran, child_result, cpu_session, make_session, providers_used
 
 pytestmark = pytest.mark.usefixtures("ovep_devices")
 
@@ -135,13 +135,8 @@ def test_openvino_per_shape_kernels_are_bounded(models_dir, options, bound):
     # the first width's runs): 2.46-2.54x before, still growing ~1.7 MB per width; now 1.82-2.03x by
     # default (kernels kept so that new widths stay fast) and 1.19-1.26x with max_cached_shapes=1.
     import json
-    import subprocess
-    import sys
 
-    p = subprocess.run([sys.executable, "-c", NEW_WIDTHS_CHILD, str(models_dir / "ppocr_rec.onnx"), json.dumps(options)],
-                       capture_output=True, text=True, timeout=600)
-    assert p.returncode == 0, p.stderr[-3000:]
-    r = json.loads(p.stdout.strip().splitlines()[-1])
+    r = child_result(NEW_WIDTHS_CHILD, str(models_dir / "ppocr_rec.onnx"), json.dumps(options), timeout=600)
     assert r["last"] <= bound * r["first"], (
         f"RSS grew from {r['first']:.0f} MiB after the first width to {r['last']:.0f} MiB after 100 "
         f"({r['last'] / r['first']:.2f}x > {bound}x) with options {options}: OpenVINO's per-shape caches are not bounded"
@@ -164,10 +159,6 @@ def test_large_weights_get_no_shape_specializations(tmp_path):
     # specialization would first copy the weights and convert them again (MiniLM's 69 MB took 164 MB),
     # so a subgraph whose weights exceed ovep's budget for them (256 MB) is served by its generic model
     # alone. Fails when the trial specialization is made: RSS then grows by more than the weights.
-    import json
-    import subprocess
-    import sys
-
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -186,10 +177,7 @@ def test_large_weights_get_no_shape_specializations(tmp_path):
     onnx.save(model, str(path), save_as_external_data=True, location="big_dynamic.bin")
     del model, inits, graph
 
-    p = subprocess.run([sys.executable, "-c", BIG_WEIGHTS_CHILD, str(path)], capture_output=True, text=True,
-                       timeout=600)
-    assert p.returncode == 0, p.stderr[-3000:]
-    r = json.loads(p.stdout.strip().splitlines()[-1])
+    r = child_result(BIG_WEIGHTS_CHILD, str(path), timeout=600)
     assert r["last"] - r["first"] < 150, (
         f"RSS grew from {r['first']:.0f} to {r['last']:.0f} MiB over 12 runs at one shape: a 302 MB model was "
         "shape-specialized"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from comparison import compare
-from sessions import CHILD_IMPORTS_OVEP, assert_ovep_ran, cpu_session, make_session, providers_used
+from sessions import CHILD_IMPORTS_OVEP, assert_ovep_ran, child_result, cpu_session, make_session, providers_used
 
 pytestmark = pytest.mark.usefixtures("ovep_devices")
 
@@ -104,14 +104,7 @@ def test_a_cpu_session_loads_no_other_device_plugin(synthetic_models):
     # Checking that the session's device exists used to list every OpenVINO device, which loads every
     # plugin (GPU, NPU, AUTO, HETERO, ...): 4-13 ms of each process's first session measured here, and
     # a GPU driver's start-up on machines that have one. Asking the device itself loads its plugin alone.
-    import json
-    import subprocess
-    import sys
-
-    p = subprocess.run([sys.executable, "-c", PLUGINS_CHILD, str(synthetic_models["concurrency_mlp"])],
-                       capture_output=True, text=True, timeout=300)
-    assert p.returncode == 0, p.stderr[-3000:]
-    r = json.loads(p.stdout.strip().splitlines()[-1])
+    r = child_result(PLUGINS_CHILD, str(synthetic_models["concurrency_mlp"]), timeout=300)
     assert r["offered"] == ["CPU"], f"this test needs a host where ovep offers the CPU alone: {r['offered']}"
     # (OpenVINO's compile itself loads the auto-batching plugin, to decide against batching.)
     others = [p for p in r["plugins"] if p not in ("libopenvino_intel_cpu_plugin.so", "libopenvino_auto_batch_plugin.so")]
