@@ -178,7 +178,7 @@ impl Factory {
             self.check_library_option(wanted, &core)?;
         }
         // A device that answers for its name is there. Asking it loads its plugin alone; listing
-        // the devices loads every plugin OpenVINO has (GPU and NPU included: 7 ms on a CPU-only
+        // the devices loads every plugin OpenVINO has (GPU and NPU included: 4-13 ms on a CPU-only
         // host, more where a GPU driver starts), so the list is made only to explain a miss.
         if let Some(name) =
             super::devices::must_be_listed(&device).filter(|d| core.property(d, "FULL_DEVICE_NAME").is_err())
