@@ -49,6 +49,9 @@ extern "C" {
 #define OVEP_OPTION_MAX_CACHED_SHAPES "max_cached_shapes"
 /* Path to libopenvino_c.so (or its directory) when OpenVINO is not found automatically. */
 #define OVEP_OPTION_OPENVINO_LIBRARY "openvino_library"
+/* "measured" (default): a small subgraph that ORT's CPU kernels run clearly faster, timed on the
+ * session's own runs, is computed by them; "openvino": every claimed subgraph runs on OpenVINO. */
+#define OVEP_OPTION_PLACEMENT "placement"
 
 /* Compiled-model cache directory; "" turns the cache off. Default: $OVEP_CACHE_DIR, else
  * $XDG_CACHE_HOME/ovep, else ~/.cache/ovep. */

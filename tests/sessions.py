@@ -33,12 +33,17 @@ except ImportError:
 """
 
 
-def child_result(script: str, *args: str, timeout: int) -> dict:
+def child_result_and_log(script: str, *args: str, timeout: int) -> tuple[dict, str]:
     """Run `script` (python -c) in a fresh process with `args`: it must exit 0 and print its result as
-    JSON on its last line of output."""
+    JSON on its last line of output. Returns that result and the process's stderr (ORT's log)."""
     p = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=timeout)
     assert p.returncode == 0, p.stderr[-3000:]
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return json.loads(p.stdout.strip().splitlines()[-1]), p.stderr
+
+
+def child_result(script: str, *args: str, timeout: int) -> dict:
+    """`child_result_and_log` without the log."""
+    return child_result_and_log(script, *args, timeout=timeout)[0]
 
 
 def ovep_cpu_device():

@@ -11,7 +11,8 @@ from sessions import CHILD_IMPORTS_OVEP, assert_ovep_ran, child_result, cpu_sess
 pytestmark = pytest.mark.usefixtures("ovep_devices")
 
 VALID_KEYS = ["device_type", "precision", "performance_hint", "num_threads", "min_subgraph_nodes",
-              "max_cached_shapes", "openvino_library", "cache_dir", "cache_max_bytes"]
+              "max_cached_shapes", "openvino_library", "cache_dir", "cache_max_bytes",
+              "placement"]
 
 
 def _mlp_feeds(seed):

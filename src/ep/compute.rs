@@ -65,7 +65,11 @@ unsafe extern "C" fn compute(
 ) -> *mut OrtStatus {
     ffi::status("Compute", || {
         let info = &*this.cast::<ComputeInfo>();
-        info.exe.run(&KernelContext::from_raw(ctx)).map_err(|e| e.context(format!("ovep: running {}", info.exe.name)))
+        let result = info.exe.run(&KernelContext::from_raw(ctx));
+        if let Some(placed) = info.exe.take_report() {
+            info.logger.info(&placed);
+        }
+        result.map_err(|e| e.context(format!("ovep: running {}", info.exe.name)))
     })
 }
 

@@ -32,6 +32,11 @@ pub const KEYS: &[(&str, &str)] = &[
         "compiled-model cache directory; \"\" turns the cache off (default OVEP_CACHE_DIR, else ~/.cache/ovep)",
     ),
     (
+        "placement",
+        "measured (default): a small subgraph that ORT's CPU kernels run clearly faster, timed on the \
+         session's own runs, is computed by them; openvino: every claimed subgraph runs on OpenVINO",
+    ),
+    (
         "cache_max_bytes",
         "size cap of the compiled-model cache in bytes; least recently used entries go first (default 8 GiB)",
     ),
@@ -73,6 +78,8 @@ pub struct Options {
     /// None: not given (the environment decides); Some("") turns the cache off.
     pub cache_dir: Option<String>,
     pub cache_max_bytes: u64,
+    /// Small subgraphs may move to ORT's CPU kernels when measured faster (`runtime::placement`).
+    pub measured_placement: bool,
     /// Not an ovep option: ORT's own `session.intra_op.allow_spinning` (default on). Idle
     /// ORT threads that spin take cores from OpenVINO when a model is split between the two.
     pub ort_threads_spin: bool,
@@ -97,6 +104,7 @@ impl Default for Options {
             openvino_library: None,
             cache_dir: None,
             cache_max_bytes: crate::cache::DEFAULT_MAX_BYTES,
+            measured_placement: true,
             ort_threads_spin: true,
             context: ContextOptions::default(),
         }
@@ -158,6 +166,13 @@ impl Options {
             "cache_max_bytes" => {
                 self.cache_max_bytes =
                     v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| bad_value(key, value, "an integer >= 1"))?;
+            }
+            "placement" => {
+                self.measured_placement = match v.to_ascii_lowercase().as_str() {
+                    "measured" => true,
+                    "openvino" => false,
+                    _ => return Err(bad_value(key, value, "measured, openvino")),
+                }
             }
             _ => {
                 let valid: Vec<&str> = KEYS.iter().map(|(k, _)| *k).collect();
@@ -240,6 +255,7 @@ mod tests {
             ("performance_hint", "fast"),
             ("cache_max_bytes", "0"),
             ("cache_max_bytes", "lots"),
+            ("placement", "sometimes"),
         ] {
             let e = parse(&[(k, v)]).unwrap_err();
             assert!(e.message.contains(&format!("'{k}'")) && e.message.contains("allowed values"), "{}", e.message);

@@ -96,6 +96,7 @@ impl Ep {
             target: Arc::new(CompileTarget {
                 properties: compile_properties(&options, &device, gpu_cache.as_deref()),
                 max_cached_shapes: options.max_cached_shapes,
+                measured_placement: options.measured_placement,
                 core,
                 device,
             }),

@@ -171,6 +171,24 @@ pub fn with_weight_addresses(onnx: &[u8], addresses: &[(String, usize, usize)]) 
     Ok(model.encode_to_vec())
 }
 
+/// `onnx` with the named weights stored inside it (`raw_data`) instead of at an address: a
+/// model ORT itself loads (it refuses in-memory address markers in a model protobuf).
+pub fn with_embedded_weights(onnx: &[u8], weights: &[(String, &[u8])]) -> Result<Vec<u8>> {
+    let mut model = ModelProto::decode(onnx).map_err(|e| Error::ep_fail(format!("re-reading a subgraph: {e}")))?;
+    let g = model.graph.as_mut().ok_or_else(|| Error::ep_fail("subgraph without a graph"))?;
+    for (name, bytes) in weights {
+        let t = g
+            .initializer
+            .iter_mut()
+            .find(|t| &t.name == name)
+            .ok_or_else(|| Error::ep_fail(format!("subgraph has no initializer {name}")))?;
+        t.external_data.clear();
+        t.data_location = 0;
+        t.raw_data = bytes.to_vec();
+    }
+    Ok(model.encode_to_vec())
+}
+
 /// `onnx` with every in-memory weight address replaced by 0: the subgraph's structure,
 /// the same in every process (cache keys hash this plus the weights' contents).
 pub fn without_addresses(onnx: &[u8]) -> Result<Vec<u8>> {
@@ -311,5 +329,37 @@ fn value_info(graph: &GraphSnapshot, name: &str, with_shape: bool) -> Result<Val
             Ok(ValueInfoProto::tensor(name, *elem, dims.as_deref().filter(|_| with_shape)))
         }
         other => Err(Error::ep_fail(format!("value {name} is not a tensor ({other:?})"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onnx::proto::StringStringEntryProto;
+
+    #[test]
+    fn embedded_weights_replace_the_address_and_keep_the_rest() {
+        let ext = |k: &str, v: &str| StringStringEntryProto { key: k.into(), value: v.into() };
+        let by_address = TensorProto {
+            name: "w".into(),
+            data_type: 1,
+            dims: vec![2],
+            data_location: 1,
+            external_data: vec![ext("location", "*/_ORT_MEM_ADDR_/*"), ext("offset", "4096"), ext("length", "8")],
+            ..Default::default()
+        };
+        let inline = TensorProto { name: "b".into(), data_type: 1, raw_data: vec![0; 4], ..Default::default() };
+        let model = ModelProto {
+            graph: Some(GraphProto { initializer: vec![by_address, inline.clone()], ..Default::default() }),
+            ..Default::default()
+        };
+        let bytes = [1u8, 2, 3, 4, 5, 6, 7, 8];
+        let out = with_embedded_weights(&model.encode_to_vec(), &[("w".into(), &bytes)]).unwrap();
+        let g = ModelProto::decode(out.as_slice()).unwrap().graph.unwrap();
+        assert_eq!(g.initializer[0].raw_data, bytes);
+        assert!(g.initializer[0].external_data.is_empty() && g.initializer[0].data_location == 0);
+        assert_eq!(g.initializer[0].dims, [2]);
+        assert_eq!(g.initializer[1], inline);
+        assert!(with_embedded_weights(&model.encode_to_vec(), &[("nope".into(), &bytes)]).is_err());
     }
 }

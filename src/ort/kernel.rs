@@ -29,6 +29,15 @@ impl KernelContext {
         tensor_data(v).map(Some)
     }
 
+    /// Input `i` as ORT's own value (null for an omitted optional input), to hand to another
+    /// ORT call during this `Compute`.
+    pub fn input_value(&self, i: usize) -> Result<*const OrtValue> {
+        let mut v: *const OrtValue = ptr::null();
+        // SAFETY: live context.
+        unsafe { check((api().KernelContext_GetInput)(self.0, i, &mut v))? };
+        Ok(v)
+    }
+
     /// Allocate output `i` with `dims` and return a pointer to its (writable) buffer.
     pub fn output(&self, i: usize, dims: &[i64]) -> Result<(*mut u8, usize)> {
         let mut v: *mut OrtValue = ptr::null_mut();

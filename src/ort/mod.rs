@@ -4,6 +4,7 @@
 pub mod abi;
 pub mod api;
 pub mod config;
+pub mod cpu_session;
 pub mod device;
 pub mod editor;
 pub mod graph;

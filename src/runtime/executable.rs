@@ -16,6 +16,7 @@ use crate::cache::Blob;
 use crate::error::{Error, Result};
 use crate::onnx::dtype::DataType;
 use crate::onnx::export::ExportedSubgraph;
+use crate::ort::cpu_session::CpuSession;
 use crate::ort::kernel::KernelContext;
 use crate::ov::compiled::{CompiledModel, InferRequest};
 use crate::ov::core::Core;
@@ -25,6 +26,7 @@ use crate::ov::tensor::Tensor;
 
 use super::background;
 use super::export_check::{compare_models, Probe, Verdict};
+use super::placement::{self, Side, Trial};
 use super::shape_cache::{Payoff, ShapeLru};
 use super::weight_copy::WeightCopy;
 
@@ -112,6 +114,8 @@ pub struct CompileTarget {
     /// Compile properties (precision, performance hint, threads).
     pub properties: Vec<(String, String)>,
     pub max_cached_shapes: usize,
+    /// Small subgraphs may be handed to ORT's CPU kernels when measured faster (`placement`).
+    pub measured_placement: bool,
 }
 
 /// A converted subgraph ready to become an executable: the OpenVINO model, the ONNX form
@@ -161,6 +165,30 @@ pub struct Executable {
     /// `first_inputs`, the data its export is checked with (`check_export`).
     probe_wanted: std::sync::atomic::AtomicBool,
     first_inputs: Mutex<Option<Vec<HostTensor>>>,
+    /// Measured placement (`placement`); None when this subgraph is never tried (no ONNX form
+    /// to build a CPU session from, or the option is off).
+    placement: Option<Mutex<Placement>>,
+    /// The placement is settled on OpenVINO: runs skip the placement lock.
+    openvino_for_good: std::sync::atomic::AtomicBool,
+    /// The ONNX form's graph inputs and their fused-node input indices (a CPU session reads
+    /// all of them, even those OpenVINO dropped).
+    graph_inputs: Vec<(String, usize)>,
+    /// What placement decided, for the session's log (`take_report`).
+    report: Mutex<Option<String>>,
+}
+
+/// Where a subgraph's runs stand in measured placement.
+enum Placement {
+    /// Counting steady OpenVINO runs.
+    Warming { runs: u32 },
+    /// The CPU session is being built in the background.
+    Building,
+    /// Both sides alternate on these input shapes.
+    Trial { cpu: Arc<CpuSession>, trial: Trial, shapes: Vec<Vec<i64>> },
+    /// ORT's CPU kernels compute the subgraph.
+    CpuEp(Arc<CpuSession>),
+    /// OpenVINO computes the subgraph.
+    OpenVino,
 }
 
 /// A scheduled cache write (see `Executable::write_ticket`); dropping it marks the write done.
@@ -295,6 +323,8 @@ impl Executable {
         // A blob imported from an EPContext node comes without its ONNX form: nothing to
         // specialize from (the generic model serves every shape it accepts).
         let weights = if onnx.is_empty() { None } else { crate::onnx::export::weights_by_address(&onnx).ok() };
+        let graph_inputs: Option<Vec<(String, usize)>> =
+            exported.inputs.iter().map(|n| kernel_inputs.iter().position(|k| k == n).map(|i| (n.clone(), i))).collect();
         let weight_inputs = weights.and_then(|(names, nested)| {
             if nested {
                 return None;
@@ -323,6 +353,8 @@ impl Executable {
             pending: false,
             closing: false,
         });
+        let placement = (target.measured_placement && weight_inputs.is_some() && graph_inputs.is_some())
+            .then(|| Mutex::new(Placement::Warming { runs: 0 }));
         Ok(Executable {
             name,
             ran: std::sync::atomic::AtomicBool::new(false),
@@ -342,6 +374,10 @@ impl Executable {
             shapes,
             probe_wanted: std::sync::atomic::AtomicBool::new(false),
             first_inputs: Mutex::new(None),
+            placement,
+            openvino_for_good: std::sync::atomic::AtomicBool::new(false),
+            graph_inputs: graph_inputs.unwrap_or_default(),
+            report: Mutex::new(None),
         })
     }
 
@@ -521,6 +557,147 @@ impl Executable {
         WeightCopy::of(&self.onnx, &views)
     }
 
+    /// The ONNX form with this run's weights inside it, for a CPU session.
+    fn embedded_onnx(&self, ctx: &KernelContext) -> Result<Vec<u8>> {
+        let Some(weights) = &self.weight_inputs else { bail!("{}: its weights cannot be found again", self.name) };
+        let mut data = Vec::with_capacity(weights.len());
+        for (name, k) in weights {
+            let t = ctx.input(*k)?.ok_or_else(|| Error::ep_fail(format!("{}: weight {name} is missing", self.name)))?;
+            data.push(t);
+        }
+        let views: Vec<(String, &[u8])> =
+            weights.iter().zip(&data).map(|((n, _), t)| (n.clone(), t.as_bytes())).collect();
+        crate::onnx::export::with_embedded_weights(&self.onnx, &views)
+    }
+
+    /// Whether the runs' times are steady: no specialization in flight, and for a dynamic
+    /// model, the specialization trial judged (its runs alternate two models).
+    fn shapes_settled(&self) -> bool {
+        let st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
+        !st.pending && (!self.dynamic || st.payoff.verdict().is_some())
+    }
+
+    /// Who computes a run of `shapes`: the CPU session (Some) or OpenVINO, and whether the
+    /// run's time counts in the placement trial.
+    fn placed(&self, shapes: &[Vec<i64>]) -> (Option<Arc<CpuSession>>, bool) {
+        let Some(placement) = &self.placement else { return (None, false) };
+        if self.openvino_for_good.load(std::sync::atomic::Ordering::Relaxed) {
+            return (None, false);
+        }
+        match &*placement.lock().unwrap_or_else(|e| e.into_inner()) {
+            Placement::CpuEp(cpu) => (Some(cpu.clone()), false),
+            Placement::Trial { cpu, trial, shapes: s } if s == shapes => match trial.next() {
+                Side::CpuEp => (Some(cpu.clone()), true),
+                Side::OpenVino => (None, true),
+            },
+            _ => (None, false),
+        }
+    }
+
+    /// After a run that took `us` on `side`: the trial's bookkeeping, or, once OpenVINO's runs
+    /// are steady and small, the start of the CPU session's build.
+    fn after_run(self: &Arc<Self>, shapes: &[Vec<i64>], side: Side, trial_run: bool, us: u64, ctx: &KernelContext) {
+        let Some(placement) = &self.placement else { return };
+        let mut p = placement.lock().unwrap_or_else(|e| e.into_inner());
+        match &mut *p {
+            Placement::Trial { cpu, trial, .. } if trial_run => {
+                let Some(winner) = trial.record(side, us) else { return };
+                let (ov_us, cpu_us) = trial.medians();
+                let verdict = match winner {
+                    Side::CpuEp => "ORT's CPU kernels compute it",
+                    Side::OpenVino => "it stays on OpenVINO",
+                };
+                *self.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                    "ovep: {}: measured {ov_us} us per run on OpenVINO, {cpu_us} us on ORT's CPU kernels: {verdict}",
+                    self.name
+                ));
+                *p = match winner {
+                    Side::CpuEp => Placement::CpuEp(cpu.clone()),
+                    Side::OpenVino => Placement::OpenVino,
+                };
+                self.openvino_for_good.store(winner == Side::OpenVino, std::sync::atomic::Ordering::Relaxed);
+                drop(p);
+                if winner == Side::CpuEp {
+                    // Shape-specialized models serve no run any more; the generic one stays
+                    // (shared with other sessions and the cache).
+                    self.stop_specializing(self.shapes.lock().unwrap_or_else(|e| e.into_inner()));
+                }
+            }
+            Placement::Warming { runs } if side == Side::OpenVino => {
+                if !self.shapes_settled() {
+                    return;
+                }
+                *runs += 1;
+                if *runs < placement::WARM_RUNS {
+                    return;
+                }
+                let small = us <= placement::SMALL_RUN_US && self.weight_bytes(ctx) <= placement::MAX_WEIGHT_BYTES;
+                match self.embedded_onnx(ctx) {
+                    Ok(onnx) if small => {
+                        *p = Placement::Building;
+                        let (me, shapes) = (self.clone(), shapes.to_vec());
+                        background::spawn("placement", move || me.build_cpu_session(&onnx, shapes));
+                    }
+                    _ => {
+                        *p = Placement::OpenVino;
+                        self.openvino_for_good.store(true, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Background: the CPU session the trial compares OpenVINO with.
+    fn build_cpu_session(&self, onnx: &[u8], shapes: Vec<Vec<i64>>) {
+        let names: Vec<String> = self.graph_inputs.iter().map(|(n, _)| n.clone()).collect();
+        let outputs: Vec<String> = self.outputs.iter().map(|b| b.name.to_string_lossy().into_owned()).collect();
+        let built = CpuSession::new(onnx, &names, &outputs);
+        let Some(placement) = &self.placement else { return };
+        let mut p = placement.lock().unwrap_or_else(|e| e.into_inner());
+        *p = match built {
+            Ok(cpu) if !self.is_settling() => Placement::Trial { cpu: Arc::new(cpu), trial: Trial::default(), shapes },
+            Ok(_) => Placement::OpenVino,
+            Err(e) => {
+                *self.report.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(format!("ovep: {}: stays on OpenVINO (no CPU session to compare with: {e})", self.name));
+                Placement::OpenVino
+            }
+        };
+        if matches!(*p, Placement::OpenVino) {
+            self.openvino_for_good.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the CPU session is being built (the session's end waits for it).
+    fn placement_building(&self) -> bool {
+        self.placement
+            .as_ref()
+            .is_some_and(|p| matches!(*p.lock().unwrap_or_else(|e| e.into_inner()), Placement::Building))
+    }
+
+    /// What measured placement decided since the last call, for the session's log.
+    pub fn take_report(&self) -> Option<String> {
+        self.placement.as_ref()?;
+        self.report.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
+    /// Run on the CPU session: ORT's values in, outputs copied into the fused node's.
+    fn run_on_cpu(&self, cpu: &CpuSession, ctx: &KernelContext) -> Result<()> {
+        let values = self.graph_inputs.iter().map(|(_, k)| ctx.input_value(*k)).collect::<Result<Vec<_>>>()?;
+        cpu.run(&values, |j, t| {
+            let (dst, bytes) = ctx.output(self.outputs[j].kernel_index, &t.dims)?;
+            if bytes != t.bytes {
+                bail!("{}: output {j} is {} bytes but ORT allocated {bytes}", self.name, t.bytes);
+            }
+            if bytes > 0 {
+                // SAFETY: `dst` has `bytes` writable bytes (ORT just allocated them).
+                unsafe { std::ptr::copy_nonoverlapping(t.data, dst, bytes) };
+            }
+            Ok(())
+        })
+    }
+
     /// The fused-node inputs OpenVINO reads, in the fused node's order.
     pub fn input_names(&self) -> Vec<String> {
         let mut bound: Vec<&Binding> = self.inputs.iter().collect();
@@ -619,7 +796,10 @@ impl Executable {
             {
                 let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
                 st.closing = true;
-                if !st.pending && self.writes.load(std::sync::atomic::Ordering::Acquire) == 0 {
+                if !st.pending
+                    && self.writes.load(std::sync::atomic::Ordering::Acquire) == 0
+                    && !self.placement_building()
+                {
                     return;
                 }
             }
@@ -672,12 +852,23 @@ impl Executable {
             let copy = data.iter().map(|t| (t.dims.clone(), t.as_bytes().to_vec())).collect();
             *self.first_inputs.lock().unwrap_or_else(|e| e.into_inner()) = Some(copy);
         }
+        let (cpu, trial_run) = self.placed(&shapes);
+        if let Some(cpu) = cpu {
+            let started = std::time::Instant::now();
+            self.run_on_cpu(&cpu, ctx)?;
+            self.after_run(&shapes, Side::CpuEp, trial_run, started.elapsed().as_micros() as u64, ctx);
+            return Ok(());
+        }
         let (compiled, served) = self.compiled_for(&shapes, ctx)?;
         let mut request = compiled.take_request()?;
         let started = std::time::Instant::now();
         let result = self.infer(&compiled, &mut request, ctx, &data);
+        let us = started.elapsed().as_micros() as u64;
         if result.is_ok() && served != Served::Other {
-            self.observe(&shapes, served, started.elapsed().as_micros() as u64);
+            self.observe(&shapes, served, us);
+        }
+        if result.is_ok() {
+            self.after_run(&shapes, Side::OpenVino, trial_run, us, ctx);
         }
         // A request whose run failed may hold half-set state: drop it rather than reuse it.
         if result.is_ok() {

@@ -1,0 +1,131 @@
+//! Measured placement: whether a small subgraph runs faster on OpenVINO or on ORT's own CPU
+//! kernels, judged on the user's own runs.
+//!
+//! A call into OpenVINO has a fixed cost that ORT's kernels do not pay, and it grows when the
+//! call sits between ORT's nodes (measured on Silero VAD's encoder, 83 ONNX nodes, 18 us of
+//! kernel time: OpenVINO 33 us per call back to back, 57-61 us between ORT runs of the rest of
+//! the model, while ORT's CPU EP ran the same nodes in about 25 us inside the model). Which side wins depends on the
+//! machine and the inputs, so it is measured rather than guessed: once a subgraph is in steady
+//! state and small, ovep builds a CPU-EP session of it (`ort::cpu_session`) and alternates
+//! the two on the same input shapes; the CPU EP takes the subgraph over only when clearly
+//! faster. GetCapability's claim is unchanged; only who computes the fused node is.
+
+/// Runs each side gets in the trial.
+pub const RUNS: usize = 9;
+
+/// Steady OpenVINO runs before a trial starts (the first runs make kernels and caches).
+pub const WARM_RUNS: u32 = 8;
+
+/// A subgraph whose OpenVINO run takes longer than this is not tried: its call overhead is
+/// small against its work, where OpenVINO's kernels win, and the CPU session is one thread.
+pub const SMALL_RUN_US: u64 = 2_000;
+
+/// Weights the CPU session may copy (it holds them inside its model).
+pub const MAX_WEIGHT_BYTES: u64 = 16 << 20;
+
+/// Who computes the next trial run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    OpenVino,
+    CpuEp,
+}
+
+/// One subgraph's trial: times of both sides on the same input shapes, taken alternately so
+/// that a noisy moment of the machine weighs on both.
+#[derive(Debug, Default)]
+pub struct Trial {
+    openvino: Vec<u64>,
+    cpu_ep: Vec<u64>,
+}
+
+impl Trial {
+    pub fn next(&self) -> Side {
+        if self.cpu_ep.len() < self.openvino.len() {
+            Side::CpuEp
+        } else {
+            Side::OpenVino
+        }
+    }
+
+    /// Record a run of `side` that took `us`; the winner once both sides have had their runs.
+    pub fn record(&mut self, side: Side, us: u64) -> Option<Side> {
+        match side {
+            Side::OpenVino => self.openvino.push(us),
+            Side::CpuEp => self.cpu_ep.push(us),
+        }
+        if self.openvino.len() < RUNS || self.cpu_ep.len() < RUNS {
+            return None;
+        }
+        // Medians, and a 10 % margin: moving a subgraph on a coin toss would only add noise.
+        let (ov, cpu) = (median(&mut self.openvino), median(&mut self.cpu_ep));
+        Some(if cpu * 10 <= ov * 9 { Side::CpuEp } else { Side::OpenVino })
+    }
+
+    /// The two medians (OpenVINO, CPU EP) in microseconds, for the log.
+    pub fn medians(&mut self) -> (u64, u64) {
+        (median(&mut self.openvino), median(&mut self.cpu_ep))
+    }
+}
+
+fn median(v: &mut [u64]) -> u64 {
+    if v.is_empty() {
+        return 0;
+    }
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(trial: &mut Trial, ov: u64, cpu: u64) -> Option<Side> {
+        let mut verdict = None;
+        for _ in 0..2 * RUNS {
+            let side = trial.next();
+            let us = if side == Side::OpenVino { ov } else { cpu };
+            assert!(verdict.is_none(), "a verdict comes only after the last run");
+            verdict = trial.record(side, us);
+        }
+        verdict
+    }
+
+    #[test]
+    fn sides_alternate_starting_with_openvino() {
+        let mut t = Trial::default();
+        let mut seen = Vec::new();
+        for _ in 0..4 {
+            let s = t.next();
+            seen.push(s);
+            t.record(s, 1);
+        }
+        assert_eq!(seen, [Side::OpenVino, Side::CpuEp, Side::OpenVino, Side::CpuEp]);
+    }
+
+    #[test]
+    fn the_cpu_ep_wins_only_when_clearly_faster() {
+        assert_eq!(run(&mut Trial::default(), 160, 100), Some(Side::CpuEp));
+        assert_eq!(run(&mut Trial::default(), 100, 95), Some(Side::OpenVino), "5 % is noise");
+        assert_eq!(run(&mut Trial::default(), 100, 90), Some(Side::CpuEp), "10 % is enough");
+        assert_eq!(run(&mut Trial::default(), 100, 300), Some(Side::OpenVino));
+    }
+
+    #[test]
+    fn outliers_do_not_decide() {
+        let mut t = Trial::default();
+        let mut verdict = None;
+        for i in 0..2 * RUNS {
+            let side = t.next();
+            // OpenVINO is faster except for two stalls; the CPU EP has one lucky run.
+            let us = match side {
+                Side::OpenVino if i < 4 => 10_000,
+                Side::OpenVino => 100,
+                Side::CpuEp if i == 1 => 10,
+                Side::CpuEp => 120,
+            };
+            verdict = t.record(side, us);
+        }
+        assert_eq!(verdict, Some(Side::OpenVino));
+        assert_eq!(t.medians(), (100, 120));
+    }
+}

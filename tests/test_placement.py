@@ -1,0 +1,68 @@
+"""Measured placement: a small claimed subgraph that ORT's CPU kernels run clearly faster is handed to them
+after a trial on the session's own runs; every run, before, during and after the trial, matches the CPU EP."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sessions import CHILD_IMPORTS_OVEP, child_result_and_log
+
+pytestmark = pytest.mark.usefixtures("ovep_devices")
+
+TESTS_DIR = Path(__file__).resolve().parent
+
+# Silero VAD chunk by chunk, ovep against the CPU EP on every chunk, both fed the CPU EP's state (so that
+# rounding differences do not compound through the recurrence); ORT's log (severity info) goes to stderr.
+CHILD = CHILD_IMPORTS_OVEP + f"""
+import json, sys
+sys.path.insert(0, {str(TESTS_DIR)!r})
+import numpy as np, onnxruntime as ort, seeded_inputs
+model, options, chunks = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
+devices = [d for d in ovep.register(ort) if dict(d.ep_metadata).get("ov_device") == "CPU"]
+so = ort.SessionOptions(); so.log_severity_level = 1
+so.add_provider_for_devices(devices, {{"cache_dir": "", **options}})
+sess = ort.InferenceSession(model, so)
+ref = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+sr = np.array(16000, np.int64)
+state = np.zeros((2, 1, 128), np.float32)
+worst = [0.0] * chunks
+for i, chunk in enumerate(seeded_inputs.vad_chunks(chunks, seed=3)):
+    got = sess.run(None, {{"input": chunk, "state": state, "sr": sr}})
+    want = ref.run(None, {{"input": chunk, "state": state, "sr": sr}})
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=1e-3, atol=1e-4, err_msg=f"chunk {{i}}")
+        worst[i] = max(worst[i], float(np.max(np.abs(g - w))))
+    state = want[1]
+print(json.dumps({{"chunks": chunks, "worst": worst}}))
+"""
+
+REPORT = "us per run on OpenVINO"
+
+
+def _silero(models_dir, options: dict, chunks: int) -> tuple[dict, str]:
+    return child_result_and_log(CHILD, str(models_dir / "silero_vad.onnx"), json.dumps(options), str(chunks),
+                                timeout=300)
+
+
+def test_silero_vad_encoder_moves_to_ort_kernels_and_every_chunk_matches(models_dir):
+    # Silero's encoder (83 ONNX nodes, 18 us of OpenVINO kernel time per 32 ms chunk) costs OpenVINO 120-160 us
+    # per call inside the model against 85-115 us on ORT's kernels in the trial (measured 2026-11-24): a margin
+    # beyond the trial's 10 %. 8 warm-up runs, the CPU session's build in the background, 18 trial runs, then
+    # ORT's kernels for the rest; every chunk is compared with the CPU EP.
+    result, log = _silero(models_dir, {}, 400)
+    reports = [line for line in log.splitlines() if REPORT in line]
+    assert len(reports) == 1, f"expected one placement report, got {reports}\n{log[-3000:]}"
+    assert "ORT's CPU kernels compute it" in reports[0], reports[0]
+    # OpenVINO's convolutions sum in another order (up to 3e-4 on the state through the LSTM, measured); ORT's
+    # kernels give the CPU EP's numbers: the last chunks show that they computed them.
+    late = max(result["worst"][-100:])
+    assert late <= 1e-5, f"the last 100 chunks differ by up to {late}: not ORT's kernels"
+
+
+def test_placement_openvino_keeps_every_run_on_openvino(models_dir):
+    result, log = _silero(models_dir, {"placement": "openvino"}, 100)
+    assert REPORT not in log, [line for line in log.splitlines() if REPORT in line]
+    assert len(result["worst"]) == 100
