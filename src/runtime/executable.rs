@@ -631,9 +631,10 @@ impl Executable {
                 if *runs < placement::WARM_RUNS {
                     return;
                 }
+                // Checked before anything is copied: a large subgraph costs nothing here.
                 let small = us <= placement::SMALL_RUN_US && self.weight_bytes(ctx) <= placement::MAX_WEIGHT_BYTES;
-                match self.embedded_onnx(ctx) {
-                    Ok(onnx) if small => {
+                match small.then(|| self.embedded_onnx(ctx)) {
+                    Some(Ok(onnx)) => {
                         *p = Placement::Building;
                         let (me, shapes) = (self.clone(), shapes.to_vec());
                         background::spawn("placement", move || me.build_cpu_session(&onnx, shapes));
