@@ -66,3 +66,17 @@ def test_placement_openvino_keeps_every_run_on_openvino(models_dir):
     result, log = _silero(models_dir, {"placement": "openvino"}, 100)
     assert REPORT not in log, [line for line in log.splitlines() if REPORT in line]
     assert len(result["worst"]) == 100
+
+
+def test_the_verdict_is_kept_in_the_cache_and_a_later_session_leaves_the_subgraph_to_ort(models_dir, tmp_path):
+    # The first process measures and hands the encoder to ORT's kernels; the compiled-model cache keeps the
+    # verdict with the partition (this device, this OpenVINO), so the next process does not claim those nodes:
+    # no OpenVINO call, no import, no trial, and ORT's CPU EP computes them as it would without ovep.
+    cache = str(tmp_path / "cache")
+    _, log = _silero(models_dir, {"cache_dir": cache}, 400)
+    assert "ORT's CPU kernels compute it" in log, [line for line in log.splitlines() if "ovep" in line][-10:]
+    result, log = _silero(models_dir, {"cache_dir": cache}, 50)
+    claims = [line for line in log.splitlines() if "as stored in the compiled-model cache" in line]
+    assert claims and "left to ORT's CPU EP: measured faster there" in claims[0], claims or log[-3000:]
+    assert REPORT not in log, "the warm session measured again"
+    assert max(result["worst"]) == 0.0, f"ORT's CPU EP computed the model, yet it differs by {max(result['worst'])}"

@@ -61,6 +61,10 @@ pub struct CachedGroup {
     /// Key of the group's compiled blob; None when OpenVINO's export of it does not import
     /// to the same results (`runtime::export_check`): it is compiled at each start.
     pub blob: Option<String>,
+    /// Measured placement found ORT's CPU kernels clearly faster for this group on this
+    /// device (`runtime::placement`): later sessions leave its nodes to ORT, unclaimed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cpu_ep: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -146,11 +150,53 @@ impl BlobCache {
         MAP.get_or_init(Default::default)
     }
 
+    /// Groups measured faster on ORT's CPU kernels by this process's sessions (`mark_cpu_ep`),
+    /// by graph key: a partition written after the verdict carries it.
+    fn placed_on_cpu_ep() -> &'static std::sync::Mutex<std::collections::HashSet<(Key, String)>> {
+        static SET: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<(Key, String)>>> =
+            std::sync::OnceLock::new();
+        SET.get_or_init(Default::default)
+    }
+
+    fn on_cpu_ep(&self, graph: &Key, group: &str) -> bool {
+        Self::placed_on_cpu_ep().lock().unwrap_or_else(|e| e.into_inner()).contains(&(*graph, group.to_string()))
+    }
+
+    /// Measured placement handed `group` of `graph` to ORT's CPU kernels: later sessions leave
+    /// it to ORT. The stored partition, if already written, is written again with the mark
+    /// (a partition still being written takes it from `placed_on_cpu_ep`).
+    pub fn mark_cpu_ep(&self, graph: &Key, group: &str, identity: &Identity) -> Result<()> {
+        Self::placed_on_cpu_ep().lock().unwrap_or_else(|e| e.into_inner()).insert((*graph, group.to_string()));
+        let mark = |p: &mut CachedPartition| {
+            p.groups.iter_mut().filter(|g| g.group == group).for_each(|g| g.cpu_ep = true);
+        };
+        if let Some(p) = Self::in_process().lock().unwrap_or_else(|e| e.into_inner()).get_mut(graph) {
+            mark(p);
+        }
+        let Some(hit) = self.lookup(graph) else { return Ok(()) };
+        let Ok(mut stored) = serde_json::from_slice::<CachedPartition>(&hit) else { return Ok(()) };
+        if stored.groups.iter().all(|g| g.group != group || g.cpu_ep) {
+            return Ok(());
+        }
+        mark(&mut stored);
+        // The store never overwrites an entry (concurrent writers each leave one valid copy), so
+        // the old one goes first: a process reading in between misses and plans again, no worse.
+        self.store.remove(graph)?;
+        self.store_partition(graph, &stored, identity)
+    }
+
     /// Remember the partition a cold start chose for `graph` (its groups' blob keys follow).
     pub fn remember_partition(&self, graph: &Key, groups: Vec<String>) {
         let groups = groups
             .into_iter()
-            .map(|g| CachedGroup { blob: Some(Self::group_key(graph, &g).to_hex()), group: g })
+            .map(|g| CachedGroup {
+                blob: Some(Self::group_key(graph, &g).to_hex()),
+                cpu_ep: Self::placed_on_cpu_ep()
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .contains(&(*graph, g.clone())),
+                group: g,
+            })
             .collect();
         Self::in_process().lock().unwrap_or_else(|e| e.into_inner()).insert(*graph, CachedPartition { groups });
     }
@@ -265,33 +311,41 @@ impl BlobCache {
     }
 
     fn write(&self, graph: &Key, groups: &[(String, Option<Blob>)], identity: &Identity) -> Result<()> {
-        // What `ovep cache import` checks before taking an entry from another machine.
-        let entry_meta = |k: &str, v: String| {
-            BTreeMap::from([
-                (k.to_string(), v),
-                ("openvino".to_string(), identity.openvino.clone()),
-                ("device".to_string(), identity.device.clone()),
-                ("device_name".to_string(), identity.device_name.clone()),
-            ])
-        };
         let mut cached = Vec::new();
         for (group, blob) in groups {
             let Some(blob) = blob else {
-                cached.push(CachedGroup { group: group.clone(), blob: None });
+                cached.push(CachedGroup { group: group.clone(), blob: None, cpu_ep: self.on_cpu_ep(graph, group) });
                 continue;
             };
             let key = Self::group_key(graph, group);
-            let meta = entry_meta("group", group.chars().take(200).collect());
+            let meta = entry_meta(identity, "group", group.chars().take(200).collect());
             self.store.store(&key, blob, &[], &meta)?;
-            cached.push(CachedGroup { group: group.clone(), blob: Some(key.to_hex()) });
+            cached.push(CachedGroup {
+                group: group.clone(),
+                blob: Some(key.to_hex()),
+                cpu_ep: self.on_cpu_ep(graph, group),
+            });
         }
-        let partition = serde_json::to_vec(&CachedPartition { groups: cached })
-            .map_err(|e| crate::error::Error::ep_fail(e.to_string()))?;
-        let meta = entry_meta("kind", "partition".to_string());
-        self.store.store(graph, &partition, &[], &meta)?;
+        self.store_partition(graph, &CachedPartition { groups: cached }, identity)?;
         self.logger.info(&format!("ovep: compiled-model cache written ({} subgraphs)", groups.len()));
         Ok(())
     }
+
+    fn store_partition(&self, graph: &Key, partition: &CachedPartition, identity: &Identity) -> Result<()> {
+        let bytes = serde_json::to_vec(partition).map_err(|e| crate::error::Error::ep_fail(e.to_string()))?;
+        self.store.store(graph, &bytes, &[], &entry_meta(identity, "kind", "partition".to_string()))?;
+        Ok(())
+    }
+}
+
+/// An entry's metadata: what `ovep cache import` checks before taking it from another machine.
+fn entry_meta(identity: &Identity, k: &str, v: String) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (k.to_string(), v),
+        ("openvino".to_string(), identity.openvino.clone()),
+        ("device".to_string(), identity.device.clone()),
+        ("device_name".to_string(), identity.device_name.clone()),
+    ])
 }
 
 #[cfg(test)]

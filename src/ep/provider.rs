@@ -23,6 +23,7 @@ use crate::ort::status::check;
 use crate::ov::core::Core;
 use crate::partition::plan::{group_key, plan};
 use crate::partition::snapshot::GraphSnapshot;
+use crate::runtime::background;
 use crate::runtime::executable::{CompileTarget, Executable, Prepared};
 use crate::runtime::export_check::Verdict;
 use crate::runtime::shared;
@@ -230,6 +231,7 @@ impl Ep {
     ) -> Result<bool> {
         let producer = snap.producers();
         let mut groups = Vec::new();
+        let mut left_to_ort = 0;
         for g in &partition.groups {
             let mut nodes: Vec<usize> = Vec::new();
             for name in g.group.split('\u{1}') {
@@ -249,6 +251,11 @@ impl Ep {
                     _ => return Ok(false),
                 },
             };
+            if g.cpu_ep {
+                // Measured faster on ORT's kernels on this device (`runtime::placement`).
+                left_to_ort += nodes.len();
+                continue;
+            }
             let Ok(exported) = export_subgraph(snap, &nodes) else { return Ok(false) };
             groups.push((nodes, g.group.clone(), blob, exported));
         }
@@ -261,9 +268,14 @@ impl Ep {
             pending.warm.insert(group, (blob, exported));
         }
         self.logger.info(&format!(
-            "ovep: claimed {claimed} of {} nodes in {} subgraphs, as stored in the compiled-model cache",
+            "ovep: claimed {claimed} of {} nodes in {} subgraphs, as stored in the compiled-model cache{}",
             snap.nodes.len(),
-            pending.warm.len()
+            pending.warm.len(),
+            if left_to_ort > 0 {
+                format!(" ({left_to_ort} nodes left to ORT's CPU EP: measured faster there)")
+            } else {
+                String::new()
+            }
         ));
         Ok(true)
     }
@@ -599,9 +611,27 @@ impl Ep {
         else {
             return;
         };
-        // Nothing new, or the session writes an EPContext model: that is the kept artifact
-        // (fast start builds one), a second copy in the blob cache would double the disk used.
-        if built.is_empty() || built.iter().all(|c| c.from_cache) || self.options.context.enable {
+        // The session writes an EPContext model: that is the kept artifact (fast start builds
+        // one), a second copy in the blob cache would double the disk used.
+        if self.options.context.enable {
+            return;
+        }
+        // A group measured faster on ORT's kernels is marked so that later sessions leave it
+        // to ORT. The mark is written off the run's thread, and the session's end waits for it.
+        for c in &built {
+            let (cache, group, identity, logger) =
+                (cache.clone(), c.group.clone(), self.identity.clone(), self.logger.clone());
+            c.exe.when_placed_on_cpu_ep(Box::new(move |ticket| {
+                background::spawn("cache-write", move || {
+                    if let Err(e) = cache.mark_cpu_ep(&graph, &group, &identity) {
+                        logger.warn(&format!("ovep: could not record a measured placement in the cache: {e}"));
+                    }
+                    drop(ticket);
+                });
+            }));
+        }
+        // Nothing new to write.
+        if built.is_empty() || built.iter().all(|c| c.from_cache) {
             return;
         }
         // Later sessions of this process find the partition and the compiled models here,

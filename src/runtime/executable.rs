@@ -175,7 +175,13 @@ pub struct Executable {
     graph_inputs: Vec<(String, usize)>,
     /// What placement decided, for the session's log (`take_report`).
     report: Mutex<Option<String>>,
+    /// Called once if placement hands the subgraph to ORT's kernels (`when_placed_on_cpu_ep`).
+    on_cpu_ep: Mutex<Option<PlacedHook>>,
 }
+
+/// What a session does when placement hands a subgraph to ORT's kernels (record it in the
+/// cache); the write ticket keeps the session's end waiting for it.
+pub type PlacedHook = Box<dyn FnOnce(WriteTicket) + Send>;
 
 /// Where a subgraph's runs stand in measured placement.
 enum Placement {
@@ -378,6 +384,7 @@ impl Executable {
             openvino_for_good: std::sync::atomic::AtomicBool::new(false),
             graph_inputs: graph_inputs.unwrap_or_default(),
             report: Mutex::new(None),
+            on_cpu_ep: Mutex::new(None),
         })
     }
 
@@ -621,6 +628,9 @@ impl Executable {
                     // Shape-specialized models serve no run any more; the generic one stays
                     // (shared with other sessions and the cache).
                     self.stop_specializing(self.shapes.lock().unwrap_or_else(|e| e.into_inner()));
+                    if let Some(hook) = self.on_cpu_ep.lock().unwrap_or_else(|e| e.into_inner()).take() {
+                        hook(self.write_ticket());
+                    }
                 }
             }
             Placement::Warming { runs } if side == Side::OpenVino => {
@@ -670,11 +680,27 @@ impl Executable {
         }
     }
 
+    /// The CPU session failed a run: OpenVINO computes the subgraph from now on.
+    fn back_to_openvino(&self, e: &Error) {
+        if let Some(placement) = &self.placement {
+            *placement.lock().unwrap_or_else(|e| e.into_inner()) = Placement::OpenVino;
+        }
+        self.openvino_for_good.store(true, std::sync::atomic::Ordering::Relaxed);
+        *self.report.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(format!("ovep: {}: back on OpenVINO (ORT's CPU kernels failed a run: {e})", self.name));
+    }
+
     /// Whether the CPU session is being built (the session's end waits for it).
     fn placement_building(&self) -> bool {
         self.placement
             .as_ref()
             .is_some_and(|p| matches!(*p.lock().unwrap_or_else(|e| e.into_inner()), Placement::Building))
+    }
+
+    /// Call `hook` (once) if measured placement hands this subgraph to ORT's kernels.
+    /// The hook gets a write ticket: the session's end waits until it is dropped.
+    pub fn when_placed_on_cpu_ep(&self, hook: PlacedHook) {
+        *self.on_cpu_ep.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
     }
 
     /// What measured placement decided since the last call, for the session's log.
@@ -794,13 +820,13 @@ impl Executable {
         self.settling.store(true, std::sync::atomic::Ordering::Release);
         let deadline = std::time::Instant::now() + timeout;
         loop {
+            // The placement lock is never taken under the shape lock (`after_run` takes them the
+            // other way round).
+            let building = self.placement_building();
             {
                 let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
                 st.closing = true;
-                if !st.pending
-                    && self.writes.load(std::sync::atomic::Ordering::Acquire) == 0
-                    && !self.placement_building()
-                {
+                if !st.pending && self.writes.load(std::sync::atomic::Ordering::Acquire) == 0 && !building {
                     return;
                 }
             }
@@ -856,9 +882,15 @@ impl Executable {
         let (cpu, trial_run) = self.placed(&shapes);
         if let Some(cpu) = cpu {
             let started = std::time::Instant::now();
-            self.run_on_cpu(&cpu, ctx)?;
-            self.after_run(&shapes, Side::CpuEp, trial_run, started.elapsed().as_micros() as u64, ctx);
-            return Ok(());
+            match self.run_on_cpu(&cpu, ctx) {
+                Ok(()) => {
+                    self.after_run(&shapes, Side::CpuEp, trial_run, started.elapsed().as_micros() as u64, ctx);
+                    return Ok(());
+                }
+                // The CPU session's ONNX form may be narrower than the fused node (e.g. input
+                // shapes learned from the first run): OpenVINO serves this run and all later ones.
+                Err(e) => self.back_to_openvino(&e),
+            }
         }
         let (compiled, served) = self.compiled_for(&shapes, ctx)?;
         let mut request = compiled.take_request()?;
