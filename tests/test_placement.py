@@ -80,3 +80,7 @@ def test_the_verdict_is_kept_in_the_cache_and_a_later_session_leaves_the_subgrap
     assert claims and "left to ORT's CPU EP: measured faster there" in claims[0], claims or log[-3000:]
     assert REPORT not in log, "the warm session measured again"
     assert max(result["worst"]) == 0.0, f"ORT's CPU EP computed the model, yet it differs by {max(result['worst'])}"
+    # placement=openvino means what it says, whatever the cache measured before.
+    _, log = _silero(models_dir, {"cache_dir": cache, "placement": "openvino"}, 10)
+    claims = [line for line in log.splitlines() if "as stored in the compiled-model cache" in line]
+    assert claims and "measured faster there" not in claims[0] and "claimed 0 of" not in claims[0], claims

@@ -191,10 +191,7 @@ impl BlobCache {
             .into_iter()
             .map(|g| CachedGroup {
                 blob: Some(Self::group_key(graph, &g).to_hex()),
-                cpu_ep: Self::placed_on_cpu_ep()
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .contains(&(*graph, g.clone())),
+                cpu_ep: self.on_cpu_ep(graph, &g),
                 group: g,
             })
             .collect();

@@ -251,8 +251,9 @@ impl Ep {
                     _ => return Ok(false),
                 },
             };
-            if g.cpu_ep {
-                // Measured faster on ORT's kernels on this device (`runtime::placement`).
+            if g.cpu_ep && self.options.measured_placement {
+                // Measured faster on ORT's kernels on this device (`runtime::placement`); with
+                // placement=openvino it is claimed like any other (its blob is kept).
                 left_to_ort += nodes.len();
                 continue;
             }

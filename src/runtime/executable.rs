@@ -548,32 +548,36 @@ impl Executable {
         weights.iter().filter_map(|(_, k)| ctx.input(*k).ok().flatten()).map(|t| t.as_bytes().len() as u64).sum()
     }
 
+    /// This run's weights, as ORT holds them: (name, tensor) in `weight_inputs` order.
+    fn current_weights(&self, ctx: &KernelContext) -> Result<Vec<(String, crate::ort::graph::TensorData)>> {
+        let Some(weights) = &self.weight_inputs else {
+            bail!(
+                "{}: no ONNX form to read again (its weights cannot be found again, or it came from an EPContext node)",
+                self.name
+            );
+        };
+        weights
+            .iter()
+            .map(|(name, k)| {
+                let t =
+                    ctx.input(*k)?.ok_or_else(|| Error::ep_fail(format!("{}: weight {name} is missing", self.name)))?;
+                Ok((name.clone(), t))
+            })
+            .collect()
+    }
+
     /// The ONNX form over a copy of the weights taken from this run's inputs (see
     /// `weight_copy`: ORT's memory may go before the session's end reaches ovep).
     fn owned_onnx(&self, ctx: &KernelContext) -> Result<(Vec<u8>, Arc<WeightCopy>)> {
-        let Some(weights) = &self.weight_inputs else {
-            bail!("{}: no ONNX form to specialize from (its weights cannot be found again, or it came from an EPContext node)", self.name);
-        };
-        let mut data = Vec::with_capacity(weights.len());
-        for (name, k) in weights {
-            let t = ctx.input(*k)?.ok_or_else(|| Error::ep_fail(format!("{}: weight {name} is missing", self.name)))?;
-            data.push(t);
-        }
-        let views: Vec<(String, &[u8])> =
-            weights.iter().zip(&data).map(|((n, _), t)| (n.clone(), t.as_bytes())).collect();
+        let weights = self.current_weights(ctx)?;
+        let views: Vec<(String, &[u8])> = weights.iter().map(|(n, t)| (n.clone(), t.as_bytes())).collect();
         WeightCopy::of(&self.onnx, &views)
     }
 
     /// The ONNX form with this run's weights inside it, for a CPU session.
     fn embedded_onnx(&self, ctx: &KernelContext) -> Result<Vec<u8>> {
-        let Some(weights) = &self.weight_inputs else { bail!("{}: its weights cannot be found again", self.name) };
-        let mut data = Vec::with_capacity(weights.len());
-        for (name, k) in weights {
-            let t = ctx.input(*k)?.ok_or_else(|| Error::ep_fail(format!("{}: weight {name} is missing", self.name)))?;
-            data.push(t);
-        }
-        let views: Vec<(String, &[u8])> =
-            weights.iter().zip(&data).map(|((n, _), t)| (n.clone(), t.as_bytes())).collect();
+        let weights = self.current_weights(ctx)?;
+        let views: Vec<(String, &[u8])> = weights.iter().map(|(n, t)| (n.clone(), t.as_bytes())).collect();
         crate::onnx::export::with_embedded_weights(&self.onnx, &views)
     }
 
