@@ -60,12 +60,9 @@ def prepare(model: str, path: str, inputs: str, work: str, configs, pythons, env
     os.makedirs(d)
     extra: dict[str, list[str]] = {c: ["--model", path] for c in configs}
     once = ["--inputs", inputs, "--steady", "0", "--warmup", "0"]
-    # The process that fills a warm cache runs the model a while, as a user's would: a measured-placement
-    # verdict (src/runtime/placement.rs), when the model has one, is then part of the cache.
-    used = ["--inputs", inputs, "--steady", "0", "--warmup", "3"]
     if "ovep-warm" in configs:
         extra["ovep-warm"] += ["--cache-dir", os.path.join(d, "warm")]
-        run_child(pythons["ovep-warm"], envs["ovep-warm"], ["--config", "ovep-warm", *extra["ovep-warm"], *used], work)
+        run_child(pythons["ovep-warm"], envs["ovep-warm"], ["--config", "ovep-warm", *extra["ovep-warm"], *once], work)
     if "ovep-ctx" in configs:
         ctx = os.path.join(d, "ctx", f"{model}_ctx.onnx")
         p = subprocess.run([sys.executable, "-m", "ovep", "precompile", path, "--context-out", ctx,
@@ -77,7 +74,7 @@ def prepare(model: str, path: str, inputs: str, work: str, configs, pythons, env
             NO_CONTEXT[model] = (p.stderr.strip().splitlines() or ["ovep precompile failed"])[-1]
     if "ovep-fast" in configs:
         extra["ovep-fast"] += ["--cache-dir", os.path.join(d, "fast")]
-        run_child(pythons["ovep-fast"], envs["ovep-fast"], ["--config", "ovep-fast", *extra["ovep-fast"], *used], work)
+        run_child(pythons["ovep-fast"], envs["ovep-fast"], ["--config", "ovep-fast", *extra["ovep-fast"], *once], work)
     if "in-tree-warm" in configs:
         extra["in-tree-warm"] += ["--cache-dir", os.path.join(d, "intree")]
         run_child(pythons["in-tree-warm"], envs["in-tree-warm"], ["--config", "in-tree-warm", *extra["in-tree-warm"], *once], work)
