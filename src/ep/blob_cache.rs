@@ -35,10 +35,11 @@ use crate::runtime::export_check::Verdict;
 /// Longest a cold start's cache write waits for the first inference.
 const WRITE_DELAY_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// Compile properties that say where or how much to keep, not what is compiled: moving a
-/// cache or changing `max_cached_shapes` must not change its keys. (OpenVINO's CPU import
-/// takes `CPU_RUNTIME_CACHE_CAPACITY` from its caller, not from the blob.)
-const KEY_EXCLUDED_PROPERTIES: &[&str] = &["CACHE_DIR", "CPU_RUNTIME_CACHE_CAPACITY"];
+/// Compile properties that say where or how much to keep, or how threads are placed, not what
+/// is compiled: moving a cache or changing `max_cached_shapes` must not change its keys.
+/// (OpenVINO's CPU import takes `CPU_RUNTIME_CACHE_CAPACITY` and `ENABLE_CPU_PINNING` from its
+/// caller, not from the blob: checked on 2026.4.)
+const KEY_EXCLUDED_PROPERTIES: &[&str] = &["CACHE_DIR", "CPU_RUNTIME_CACHE_CAPACITY", "ENABLE_CPU_PINNING"];
 
 /// The compile properties a key covers.
 fn keyed_properties(props: &[(String, String)]) -> impl Iterator<Item = &(String, String)> {
@@ -355,6 +356,7 @@ mod tests {
             ("CACHE_DIR".to_string(), "/home/u/.cache/ovep/gpu/ab".to_string()),
             ("INFERENCE_PRECISION_HINT".to_string(), "f32".to_string()),
             ("CPU_RUNTIME_CACHE_CAPACITY".to_string(), "256".to_string()),
+            ("ENABLE_CPU_PINNING".to_string(), "NO".to_string()),
         ];
         let keyed: Vec<&str> = keyed_properties(&props).map(|(n, _)| n.as_str()).collect();
         assert_eq!(keyed, ["INFERENCE_PRECISION_HINT"]);
