@@ -163,16 +163,17 @@ def measure(args) -> dict:
         _capi.wait_background(120.0)
         for _ in range(args.warmup):
             run()
-        # Measured placement (src/runtime/placement.rs) judges a small subgraph on the session's own runs: 8
-        # steady runs, a CPU session built in the background, then 18 runs alternating OpenVINO and ORT's
-        # kernels. Steady state is after its verdict (a large model is never tried: nothing to wait for).
+        # Measured placement (src/runtime/placement.rs) judges a small subgraph on the session's own runs: once
+        # a dynamic model's specialization is judged, 8 steady runs, a CPU session built in the background, 3
+        # warm-up runs of it, then 18 runs alternating OpenVINO and ORT's kernels. Steady state is after its
+        # verdict (a large model is never tried: nothing to wait for).
         t = time.perf_counter()
         run()
         if time.perf_counter() - t < 0.005:
-            for _ in range(16):
+            for _ in range(32):
                 run()
             _capi.wait_background(120.0)
-            for _ in range(24):
+            for _ in range(32):
                 run()
     times = []
     deadline = time.perf_counter() + args.max_steady_seconds
