@@ -150,41 +150,46 @@ pub fn weights_by_address(onnx: &[u8]) -> Result<(Vec<String>, bool)> {
 /// initializers after GetCapability (measured: 28 of 112 in PP-OCRv4 cls had moved by the
 /// first run), so an ONNX form read again later must point at where they are now.
 pub fn with_weight_addresses(onnx: &[u8], addresses: &[(String, usize, usize)]) -> Result<Vec<u8>> {
-    let mut model = ModelProto::decode(onnx).map_err(|e| Error::ep_fail(format!("re-reading a subgraph: {e}")))?;
-    let g = model.graph.as_mut().ok_or_else(|| Error::ep_fail("subgraph without a graph"))?;
-    for (name, addr, len) in addresses {
-        let t = g
-            .initializer
-            .iter_mut()
-            .find(|t| &t.name == name)
-            .ok_or_else(|| Error::ep_fail(format!("subgraph has no initializer {name}")))?;
+    with_initializers_edited(onnx, addresses.iter().map(|(name, addr, len)| (name, (addr, len))), |t, (addr, len)| {
         for e in &mut t.external_data {
             match e.key.as_str() {
                 "offset" => e.value = addr.to_string(),
                 "length" if e.value != len.to_string() => {
-                    return Err(Error::ep_fail(format!("initializer {name} changed size ({} -> {len})", e.value)))
+                    return Err(Error::ep_fail(format!("initializer {} changed size ({} -> {len})", t.name, e.value)))
                 }
                 _ => {}
             }
         }
-    }
-    Ok(model.encode_to_vec())
+        Ok(())
+    })
 }
 
 /// `onnx` with the named weights stored inside it (`raw_data`) instead of at an address: a
 /// model ORT itself loads (it refuses in-memory address markers in a model protobuf).
 pub fn with_embedded_weights(onnx: &[u8], weights: &[(String, &[u8])]) -> Result<Vec<u8>> {
+    with_initializers_edited(onnx, weights.iter().map(|(name, bytes)| (name, *bytes)), |t, bytes| {
+        t.external_data.clear();
+        t.data_location = 0;
+        t.raw_data = bytes.to_vec();
+        Ok(())
+    })
+}
+
+/// `onnx` with `edit` applied to each named top-level initializer, which must exist.
+fn with_initializers_edited<'a, T>(
+    onnx: &[u8],
+    edits: impl Iterator<Item = (&'a String, T)>,
+    mut edit: impl FnMut(&mut TensorProto, T) -> Result<()>,
+) -> Result<Vec<u8>> {
     let mut model = ModelProto::decode(onnx).map_err(|e| Error::ep_fail(format!("re-reading a subgraph: {e}")))?;
     let g = model.graph.as_mut().ok_or_else(|| Error::ep_fail("subgraph without a graph"))?;
-    for (name, bytes) in weights {
+    for (name, value) in edits {
         let t = g
             .initializer
             .iter_mut()
             .find(|t| &t.name == name)
             .ok_or_else(|| Error::ep_fail(format!("subgraph has no initializer {name}")))?;
-        t.external_data.clear();
-        t.data_location = 0;
-        t.raw_data = bytes.to_vec();
+        edit(t, value)?;
     }
     Ok(model.encode_to_vec())
 }
