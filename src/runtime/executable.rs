@@ -168,8 +168,6 @@ pub struct Executable {
     /// Measured placement (`placement`); None when this subgraph is never tried (no ONNX form
     /// to build a CPU session from, or the option is off).
     placement: Option<Mutex<Placement>>,
-    /// The placement is settled on OpenVINO: runs skip the placement lock.
-    openvino_for_good: std::sync::atomic::AtomicBool,
     /// The ONNX form's graph inputs and their fused-node input indices (a CPU session reads
     /// all of them, even those OpenVINO dropped).
     graph_inputs: Vec<(String, usize)>,
@@ -383,7 +381,6 @@ impl Executable {
             probe_wanted: std::sync::atomic::AtomicBool::new(false),
             first_inputs: Mutex::new(None),
             placement,
-            openvino_for_good: std::sync::atomic::AtomicBool::new(false),
             graph_inputs: graph_inputs.unwrap_or_default(),
             report: Mutex::new(None),
             on_cpu_ep: Mutex::new(None),
@@ -595,9 +592,6 @@ impl Executable {
     /// run's time counts in the placement trial.
     fn placed(&self, shapes: &[Vec<i64>]) -> (Option<Arc<CpuSession>>, bool) {
         let Some(placement) = &self.placement else { return (None, false) };
-        if self.openvino_for_good.load(std::sync::atomic::Ordering::Relaxed) {
-            return (None, false);
-        }
         match &*placement.lock().unwrap_or_else(|e| e.into_inner()) {
             Placement::CpuEp(cpu) => (Some(cpu.clone()), false),
             Placement::Trial { cpu, trial, shapes: s } if s == shapes => match trial.next() {
@@ -629,7 +623,6 @@ impl Executable {
                     Side::CpuEp => Placement::CpuEp(cpu.clone()),
                     Side::OpenVino => Placement::OpenVino,
                 };
-                self.openvino_for_good.store(winner == Side::OpenVino, std::sync::atomic::Ordering::Relaxed);
                 drop(p);
                 if winner == Side::CpuEp {
                     // Shape-specialized models serve no run any more; the generic one stays
@@ -656,10 +649,7 @@ impl Executable {
                         let (me, shapes) = (self.clone(), shapes.to_vec());
                         background::spawn("placement", move || me.build_cpu_session(&onnx, shapes));
                     }
-                    _ => {
-                        *p = Placement::OpenVino;
-                        self.openvino_for_good.store(true, std::sync::atomic::Ordering::Relaxed);
-                    }
+                    _ => *p = Placement::OpenVino,
                 }
             }
             _ => {}
@@ -670,20 +660,20 @@ impl Executable {
     /// next one (`trial_cycle`): a call into OpenVINO also slows the ORT nodes around it (cold
     /// caches and threads), which its own time does not show (Silero's encoder: 81 us on
     /// OpenVINO against 75 on ORT's kernels, but the model's run 157 us against 132).
-    /// Other runs count by their own time (`after_run`).
+    /// Other runs count by their own time, `us` (`after_run`).
     fn ran_on(
         self: &Arc<Self>,
         side: Side,
         trial_run: bool,
         call: std::time::Instant,
-        started: std::time::Instant,
+        us: u64,
         shapes: &[Vec<i64>],
         ctx: &KernelContext,
     ) {
         if trial_run {
             *self.trial_cycle.lock().unwrap_or_else(|e| e.into_inner()) = Some((call, side));
         } else {
-            self.after_run(shapes, side, false, started.elapsed().as_micros() as u64, ctx);
+            self.after_run(shapes, side, false, us, ctx);
         }
     }
 
@@ -703,9 +693,6 @@ impl Executable {
                 Placement::OpenVino
             }
         };
-        if matches!(*p, Placement::OpenVino) {
-            self.openvino_for_good.store(true, std::sync::atomic::Ordering::Relaxed);
-        }
     }
 
     /// The CPU session failed a run: OpenVINO computes the subgraph from now on.
@@ -713,7 +700,6 @@ impl Executable {
         if let Some(placement) = &self.placement {
             *placement.lock().unwrap_or_else(|e| e.into_inner()) = Placement::OpenVino;
         }
-        self.openvino_for_good.store(true, std::sync::atomic::Ordering::Relaxed);
         *self.report.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(format!("ovep: {}: back on OpenVINO (ORT's CPU kernels failed a run: {e})", self.name));
     }
@@ -918,7 +904,8 @@ impl Executable {
             let started = std::time::Instant::now();
             match self.run_on_cpu(&cpu, ctx) {
                 Ok(()) => {
-                    self.ran_on(Side::CpuEp, trial_run, call, started, &shapes, ctx);
+                    let us = started.elapsed().as_micros() as u64;
+                    self.ran_on(Side::CpuEp, trial_run, call, us, &shapes, ctx);
                     return Ok(());
                 }
                 // The CPU session's ONNX form may be narrower than the fused node (e.g. input
@@ -935,7 +922,7 @@ impl Executable {
             self.observe(&shapes, served, us);
         }
         if result.is_ok() {
-            self.ran_on(Side::OpenVino, trial_run, call, started, &shapes, ctx);
+            self.ran_on(Side::OpenVino, trial_run, call, us, &shapes, ctx);
         }
         // A request whose run failed may hold half-set state: drop it rather than reuse it.
         if result.is_ok() {
