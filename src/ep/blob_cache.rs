@@ -151,23 +151,19 @@ impl BlobCache {
         MAP.get_or_init(Default::default)
     }
 
-    /// Groups measured faster on ORT's CPU kernels by this process's sessions (`mark_cpu_ep`),
-    /// by graph key: a partition written after the verdict carries it.
-    fn placed_on_cpu_ep() -> &'static std::sync::Mutex<std::collections::HashSet<(Key, String)>> {
-        static SET: std::sync::OnceLock<std::sync::Mutex<std::collections::HashSet<(Key, String)>>> =
-            std::sync::OnceLock::new();
-        SET.get_or_init(Default::default)
-    }
-
-    fn on_cpu_ep(&self, graph: &Key, group: &str) -> bool {
-        Self::placed_on_cpu_ep().lock().unwrap_or_else(|e| e.into_inner()).contains(&(*graph, group.to_string()))
+    /// Whether this process's partition for `graph` marks `group` for ORT's CPU kernels.
+    fn on_cpu_ep(graph: &Key, group: &str) -> bool {
+        Self::in_process()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(graph)
+            .is_some_and(|p| p.groups.iter().any(|g| g.group == group && g.cpu_ep))
     }
 
     /// Measured placement handed `group` of `graph` to ORT's CPU kernels: later sessions leave
-    /// it to ORT. The stored partition, if already written, is written again with the mark
-    /// (a partition still being written takes it from `placed_on_cpu_ep`).
+    /// it to ORT. The mark goes into this process's partition (which a partition still being
+    /// written takes it from) and into the stored one, if already written.
     pub fn mark_cpu_ep(&self, graph: &Key, group: &str, identity: &Identity) -> Result<()> {
-        Self::placed_on_cpu_ep().lock().unwrap_or_else(|e| e.into_inner()).insert((*graph, group.to_string()));
         let mark = |p: &mut CachedPartition| {
             p.groups.iter_mut().filter(|g| g.group == group).for_each(|g| g.cpu_ep = true);
         };
@@ -192,7 +188,7 @@ impl BlobCache {
             .into_iter()
             .map(|g| CachedGroup {
                 blob: Some(Self::group_key(graph, &g).to_hex()),
-                cpu_ep: self.on_cpu_ep(graph, &g),
+                cpu_ep: Self::on_cpu_ep(graph, &g),
                 group: g,
             })
             .collect();
@@ -311,18 +307,16 @@ impl BlobCache {
     fn write(&self, graph: &Key, groups: &[(String, Option<Blob>)], identity: &Identity) -> Result<()> {
         let mut cached = Vec::new();
         for (group, blob) in groups {
-            let Some(blob) = blob else {
-                cached.push(CachedGroup { group: group.clone(), blob: None, cpu_ep: self.on_cpu_ep(graph, group) });
-                continue;
+            let blob = match blob {
+                None => None,
+                Some(blob) => {
+                    let key = Self::group_key(graph, group);
+                    let meta = entry_meta(identity, "group", group.chars().take(200).collect());
+                    self.store.store(&key, blob, &[], &meta)?;
+                    Some(key.to_hex())
+                }
             };
-            let key = Self::group_key(graph, group);
-            let meta = entry_meta(identity, "group", group.chars().take(200).collect());
-            self.store.store(&key, blob, &[], &meta)?;
-            cached.push(CachedGroup {
-                group: group.clone(),
-                blob: Some(key.to_hex()),
-                cpu_ep: self.on_cpu_ep(graph, group),
-            });
+            cached.push(CachedGroup { group: group.clone(), blob, cpu_ep: Self::on_cpu_ep(graph, group) });
         }
         self.store_partition(graph, &CachedPartition { groups: cached }, identity)?;
         self.logger.info(&format!("ovep: compiled-model cache written ({} subgraphs)", groups.len()));
