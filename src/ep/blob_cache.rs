@@ -151,6 +151,13 @@ impl BlobCache {
         MAP.get_or_init(Default::default)
     }
 
+    /// Held while a partition is stored or marked: a mark cannot fall between a write reading
+    /// this process's marks and its partition reaching the store.
+    fn partition_writes() -> std::sync::MutexGuard<'static, ()> {
+        static WRITES: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        WRITES.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Whether this process's partition for `graph` marks `group` for ORT's CPU kernels.
     fn on_cpu_ep(graph: &Key, group: &str) -> bool {
         Self::in_process()
@@ -162,8 +169,11 @@ impl BlobCache {
 
     /// Measured placement handed `group` of `graph` to ORT's CPU kernels: later sessions leave
     /// it to ORT. The mark goes into this process's partition (which a partition still being
-    /// written takes it from) and into the stored one, if already written.
+    /// written takes it from) and into the stored one, if already written. Both happen under
+    /// `partition_writes`, so a partition being written either reads the mark or is found
+    /// stored here.
     pub fn mark_cpu_ep(&self, graph: &Key, group: &str, identity: &Identity) -> Result<()> {
+        let _writes = Self::partition_writes();
         let mark = |p: &mut CachedPartition| {
             p.groups.iter_mut().filter(|g| g.group == group).for_each(|g| g.cpu_ep = true);
         };
@@ -305,9 +315,9 @@ impl BlobCache {
     }
 
     fn write(&self, graph: &Key, groups: &[(String, Option<Blob>)], identity: &Identity) -> Result<()> {
-        let mut cached = Vec::new();
+        let mut blobs = Vec::new();
         for (group, blob) in groups {
-            let blob = match blob {
+            blobs.push(match blob {
                 None => None,
                 Some(blob) => {
                     let key = Self::group_key(graph, group);
@@ -315,9 +325,15 @@ impl BlobCache {
                     self.store.store(&key, blob, &[], &meta)?;
                     Some(key.to_hex())
                 }
-            };
-            cached.push(CachedGroup { group: group.clone(), blob, cpu_ep: Self::on_cpu_ep(graph, group) });
+            });
         }
+        // Placement marks are read last, under the lock `mark_cpu_ep` takes.
+        let _writes = Self::partition_writes();
+        let cached = groups
+            .iter()
+            .zip(blobs)
+            .map(|((group, _), blob)| CachedGroup { group: group.clone(), blob, cpu_ep: Self::on_cpu_ep(graph, group) })
+            .collect();
         self.store_partition(graph, &CachedPartition { groups: cached }, identity)?;
         self.logger.info(&format!("ovep: compiled-model cache written ({} subgraphs)", groups.len()));
         Ok(())
