@@ -165,7 +165,7 @@ def measure(args) -> dict:
             run()
         # Measured placement (src/runtime/placement.rs) judges a small subgraph on the session's own runs: once
         # a dynamic model's specialization is judged, 8 steady runs, a CPU session built in the background, 3
-        # warm-up runs of it, then 18 runs alternating OpenVINO and ORT's kernels. Steady state is after its
+        # warm-up runs of it, then 30 runs alternating OpenVINO and ORT's kernels. Steady state is after its
         # verdict (a large model is never tried: nothing to wait for).
         t = time.perf_counter()
         run()
@@ -173,7 +173,7 @@ def measure(args) -> dict:
             for _ in range(32):
                 run()
             _capi.wait_background(120.0)
-            for _ in range(32):
+            for _ in range(48):
                 run()
     times = []
     deadline = time.perf_counter() + args.max_steady_seconds

@@ -175,8 +175,18 @@ pub struct Executable {
     report: Mutex<Option<String>>,
     /// Called once if placement hands the subgraph to ORT's kernels (`when_placed_on_cpu_ep`).
     on_cpu_ep: Mutex<Option<PlacedHook>>,
-    /// The last trial run's call time and side: its cycle ends at the next call (`ran_on`).
-    trial_cycle: Mutex<Option<(std::time::Instant, Side)>>,
+    /// The last trial run's call time, side and own run time: its cycle ends at the next call
+    /// (`ran_on`).
+    trial_cycle: Mutex<Option<(std::time::Instant, Side, u64)>>,
+}
+
+/// How a run's time counts for placement (`after_run`).
+#[derive(Clone, Copy)]
+enum Timed {
+    /// A trial run: its whole cycle (call to next call) and its own run, in microseconds.
+    Trial { cycle_us: u64, run_us: u64 },
+    /// Any other run: its own time.
+    Run(u64),
 }
 
 /// What a session does when placement hands a subgraph to ORT's kernels (record it in the
@@ -602,22 +612,23 @@ impl Executable {
         }
     }
 
-    /// After a run that took `us` on `side`: the trial's bookkeeping, or, once OpenVINO's runs
-    /// are steady and small, the start of the CPU session's build.
-    fn after_run(self: &Arc<Self>, shapes: &[Vec<i64>], side: Side, trial_run: bool, us: u64, ctx: &KernelContext) {
+    /// After a run on `side`: the trial's bookkeeping, or, once OpenVINO's runs are steady and
+    /// small, the start of the CPU session's build.
+    fn after_run(self: &Arc<Self>, shapes: &[Vec<i64>], side: Side, timed: Timed, ctx: &KernelContext) {
         let Some(placement) = &self.placement else { return };
         let mut p = placement.lock().unwrap_or_else(|e| e.into_inner());
-        match &mut *p {
-            Placement::Trial { cpu, trial, .. } if trial_run => {
-                let Some(winner) = trial.record(side, us) else { return };
-                let (ov_us, cpu_us) = trial.medians();
+        match (&mut *p, timed) {
+            (Placement::Trial { cpu, trial, .. }, Timed::Trial { cycle_us, run_us }) => {
+                let Some(winner) = trial.record(side, cycle_us, run_us) else { return };
+                let m = trial.medians();
                 let verdict = match winner {
                     Side::CpuEp => "ORT's CPU kernels compute it",
                     Side::OpenVino => "it stays on OpenVINO",
                 };
                 *self.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
-                    "ovep: {}: measured {ov_us} us per run on OpenVINO, {cpu_us} us on ORT's CPU kernels: {verdict}",
-                    self.name
+                    "ovep: {}: measured {} us per run cycle on OpenVINO (its own run {} us), {} us on ORT's CPU \
+                     kernels: {verdict}",
+                    self.name, m.openvino_cycle, m.openvino_run, m.cpu_ep_cycle
                 ));
                 *p = match winner {
                     Side::CpuEp => Placement::CpuEp(cpu.clone()),
@@ -633,7 +644,7 @@ impl Executable {
                     }
                 }
             }
-            Placement::Warming { runs } if side == Side::OpenVino => {
+            (Placement::Warming { runs }, Timed::Run(us)) if side == Side::OpenVino => {
                 if !self.shapes_settled() {
                     return;
                 }
@@ -660,7 +671,7 @@ impl Executable {
     /// next one (`trial_cycle`): a call into OpenVINO also slows the ORT nodes around it (cold
     /// caches and threads), which its own time does not show (Silero's encoder: 81 us on
     /// OpenVINO against 75 on ORT's kernels, but the model's run 157 us against 132).
-    /// Other runs count by their own time, `us` (`after_run`).
+    /// Every run took `us` itself; other runs count by that alone (`after_run`).
     fn ran_on(
         self: &Arc<Self>,
         side: Side,
@@ -671,9 +682,9 @@ impl Executable {
         ctx: &KernelContext,
     ) {
         if trial_run {
-            *self.trial_cycle.lock().unwrap_or_else(|e| e.into_inner()) = Some((call, side));
+            *self.trial_cycle.lock().unwrap_or_else(|e| e.into_inner()) = Some((call, side, us));
         } else {
-            self.after_run(shapes, side, false, us, ctx);
+            self.after_run(shapes, side, Timed::Run(us), ctx);
         }
     }
 
@@ -896,8 +907,9 @@ impl Executable {
         }
         // A trial run's cycle (from its call to this one) has ended: it counts now, before this
         // run is placed.
-        if let Some((start, side)) = self.trial_cycle.lock().unwrap_or_else(|e| e.into_inner()).take() {
-            self.after_run(&shapes, side, true, call.duration_since(start).as_micros() as u64, ctx);
+        if let Some((start, side, run_us)) = self.trial_cycle.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            let cycle_us = call.duration_since(start).as_micros() as u64;
+            self.after_run(&shapes, side, Timed::Trial { cycle_us, run_us }, ctx);
         }
         let (cpu, trial_run) = self.placed(&shapes);
         if let Some(cpu) = cpu {

@@ -11,9 +11,15 @@
 //! call to the next: what it costs the ORT nodes around it counts too); the CPU EP takes the
 //! subgraph over only when clearly faster. GetCapability's claim is unchanged; only who
 //! computes the fused node is, and the compiled-model cache keeps the verdict for later sessions.
+//!
+//! "Clearly" is measured against the subgraph's own cost, not the cycle's: a cycle also holds
+//! whatever the host does between runs (ORT's other nodes, the application's own work), which
+//! the two sides share. In a loop that compared every Silero chunk with a second session, the
+//! cycles were 660 against 611 us for a 60-80 us subgraph: a 10 % margin on the cycle kept
+//! OpenVINO although ORT's kernels saved most of the subgraph's time.
 
-/// Runs each side gets in the trial.
-pub const RUNS: usize = 9;
+/// Runs each side gets in the trial (cycles are noisier than runs: they hold the host's work).
+pub const RUNS: usize = 15;
 
 /// Untimed runs of a new CPU session before the trial: its first runs plan memory and fill its
 /// arena (a trial that timed them read 126 us against 97 on OpenVINO for Silero's encoder).
@@ -40,8 +46,11 @@ pub enum Side {
 /// that a noisy moment of the machine weighs on both.
 #[derive(Debug, Default)]
 pub struct Trial {
+    /// Cycle times of each side's trial runs.
     openvino: Vec<u64>,
     cpu_ep: Vec<u64>,
+    /// OpenVINO's own run times in those cycles: the cost the margin is taken of.
+    openvino_runs: Vec<u64>,
     cpu_warmed: usize,
 }
 
@@ -54,25 +63,44 @@ impl Trial {
         }
     }
 
-    /// Record a run of `side` that took `us`; the winner once both sides have had their runs.
-    pub fn record(&mut self, side: Side, us: u64) -> Option<Side> {
+    /// Record a run of `side` whose cycle took `cycle_us`, its own run `run_us`; the winner
+    /// once both sides have had their runs.
+    pub fn record(&mut self, side: Side, cycle_us: u64, run_us: u64) -> Option<Side> {
         match side {
             Side::CpuEp if self.cpu_warmed < CPU_WARM_RUNS => self.cpu_warmed += 1,
-            Side::OpenVino => self.openvino.push(us),
-            Side::CpuEp => self.cpu_ep.push(us),
+            Side::OpenVino => {
+                self.openvino.push(cycle_us);
+                self.openvino_runs.push(run_us);
+            }
+            Side::CpuEp => self.cpu_ep.push(cycle_us),
         }
         if self.openvino.len() < RUNS || self.cpu_ep.len() < RUNS {
             return None;
         }
-        // Medians, and a 10 % margin: moving a subgraph on a coin toss would only add noise.
-        let (ov, cpu) = (median(&mut self.openvino), median(&mut self.cpu_ep));
-        Some(if cpu * 10 <= ov * 9 { Side::CpuEp } else { Side::OpenVino })
+        // Medians, and a margin of 10 % of what the subgraph costs on OpenVINO: moving it on a
+        // coin toss would only add noise. Where nothing happens between runs, cycle and run are
+        // one, and this is 10 % of the cycle.
+        let m = self.medians();
+        let saved = m.openvino_cycle.saturating_sub(m.cpu_ep_cycle);
+        Some(if saved > 0 && saved * 10 >= m.openvino_run { Side::CpuEp } else { Side::OpenVino })
     }
 
-    /// The two medians (OpenVINO, CPU EP) in microseconds, for the log.
-    pub fn medians(&mut self) -> (u64, u64) {
-        (median(&mut self.openvino), median(&mut self.cpu_ep))
+    /// The medians in microseconds, for the verdict and the log.
+    pub fn medians(&mut self) -> Medians {
+        Medians {
+            openvino_cycle: median(&mut self.openvino),
+            openvino_run: median(&mut self.openvino_runs),
+            cpu_ep_cycle: median(&mut self.cpu_ep),
+        }
     }
+}
+
+/// A trial's medians, in microseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Medians {
+    pub openvino_cycle: u64,
+    pub openvino_run: u64,
+    pub cpu_ep_cycle: u64,
 }
 
 fn median(v: &mut [u64]) -> u64 {
@@ -87,17 +115,22 @@ fn median(v: &mut [u64]) -> u64 {
 mod tests {
     use super::*;
 
-    /// Feed the trial runs of the given times until it decides (a fresh trial decides on its
-    /// last run: CPU_WARM_RUNS + 2 * RUNS).
-    fn run(trial: &mut Trial, ov: u64, cpu: u64) -> Option<Side> {
+    /// Feed the trial runs of the given cycle times (OpenVINO's run taking `ov_run` of its
+    /// cycle) until it decides (a fresh trial decides on its last run: CPU_WARM_RUNS + 2 * RUNS).
+    fn run_with(trial: &mut Trial, ov: u64, ov_run: u64, cpu: u64) -> Option<Side> {
         for _ in 0..2 * RUNS + CPU_WARM_RUNS {
             let side = trial.next();
             let us = if side == Side::OpenVino { ov } else { cpu };
-            if let Some(verdict) = trial.record(side, us) {
+            if let Some(verdict) = trial.record(side, us, ov_run.min(us)) {
                 return Some(verdict);
             }
         }
         None
+    }
+
+    /// As `run_with`, nothing happening between runs (cycle = run).
+    fn run(trial: &mut Trial, ov: u64, cpu: u64) -> Option<Side> {
+        run_with(trial, ov, ov, cpu)
     }
 
     #[test]
@@ -107,7 +140,7 @@ mod tests {
         for _ in 0..CPU_WARM_RUNS + 4 {
             let s = t.next();
             seen.push(s);
-            t.record(s, 1);
+            t.record(s, 1, 1);
         }
         let mut want = vec![Side::CpuEp; CPU_WARM_RUNS];
         want.extend([Side::OpenVino, Side::CpuEp, Side::OpenVino, Side::CpuEp]);
@@ -118,7 +151,7 @@ mod tests {
     fn warm_up_runs_are_not_timed() {
         let mut t = Trial::default();
         for _ in 0..CPU_WARM_RUNS {
-            assert_eq!(t.record(Side::CpuEp, 1_000_000), None);
+            assert_eq!(t.record(Side::CpuEp, 1_000_000, 1_000_000), None);
         }
         assert_eq!(run(&mut t, 100, 50), Some(Side::CpuEp), "the slow first runs do not count");
     }
@@ -129,18 +162,27 @@ mod tests {
         let mut t = Trial::default();
         for _ in 0..CPU_WARM_RUNS + 2 * RUNS - 1 {
             let side = t.next();
-            assert_eq!(t.record(side, 1), None, "no verdict before the last run");
+            assert_eq!(t.record(side, 1, 1), None, "no verdict before the last run");
         }
         assert_eq!(run(&mut Trial::default(), 100, 95), Some(Side::OpenVino), "5 % is noise");
         assert_eq!(run(&mut Trial::default(), 100, 90), Some(Side::CpuEp), "10 % is enough");
         assert_eq!(run(&mut Trial::default(), 100, 300), Some(Side::OpenVino));
+        assert_eq!(run(&mut Trial::default(), 100, 100), Some(Side::OpenVino), "a tie stays");
+    }
+
+    #[test]
+    fn the_margin_is_taken_of_the_subgraphs_cost_not_the_hosts_work_between_runs() {
+        // Silero's encoder in a loop that also ran a second session per chunk: 660 us cycles on
+        // OpenVINO (70 us of them its own run) against 611 on ORT's kernels.
+        assert_eq!(run_with(&mut Trial::default(), 660, 70, 611), Some(Side::CpuEp));
+        assert_eq!(run_with(&mut Trial::default(), 660, 70, 655), Some(Side::OpenVino), "5 us is noise");
     }
 
     #[test]
     fn outliers_do_not_decide() {
         let mut t = Trial::default();
         for _ in 0..CPU_WARM_RUNS {
-            t.record(Side::CpuEp, 0);
+            t.record(Side::CpuEp, 0, 0);
         }
         let mut verdict = None;
         for i in 0..2 * RUNS {
@@ -152,9 +194,9 @@ mod tests {
                 Side::CpuEp if i == 1 => 10,
                 Side::CpuEp => 120,
             };
-            verdict = t.record(side, us);
+            verdict = t.record(side, us, us);
         }
         assert_eq!(verdict, Some(Side::OpenVino));
-        assert_eq!(t.medians(), (100, 120));
+        assert_eq!(t.medians(), Medians { openvino_cycle: 100, openvino_run: 100, cpu_ep_cycle: 120 });
     }
 }
