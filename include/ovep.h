@@ -104,8 +104,13 @@ struct OrtStatus* ReleaseEpFactory(struct OrtEpFactory* factory);
  * OVEP_FAST_START_PLAIN and later starts get OVEP_FAST_START_PLAIN instead of building again.
  *
  * device: the OpenVINO device of the session (NULL: "CPU"). options_key: any text that changes
- * when the ovep options the session uses change (e.g. "key=value" pairs). cache_dir: NULL for the
- * default (the cache_dir option's rules), "" for off. Results are NUL-terminated, truncated to
+ * when the ovep options the session uses change. Written as the session's ovep options, one
+ * "key=value" line each without the ep.ovepexecutionprovider. prefix and without cache_dir (e.g.
+ * "precision=f32\nnum_threads=2"), it also gives a head start: on OVEP_FAST_START_READY ovep
+ * starts importing the context model's compiled blobs on a background thread, and the session
+ * created next with those options takes them instead of importing (other text skips this; call
+ * the function before registering ovep with ORT for the longest head start). cache_dir: NULL for
+ * the default (the cache_dir option's rules), "" for off. Results are NUL-terminated, truncated to
  * out_size. Safe to call from several processes at once: one publishes, the others reuse it.
  */
 #define OVEP_FAST_START_READY 1

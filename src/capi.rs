@@ -76,9 +76,14 @@ pub unsafe extern "C" fn ovep_fast_start_path(
         let model = required_arg(model_path, "model_path")?;
         let device = arg(device, "device")?.unwrap_or("CPU");
         let options_key = arg(options_key, "options_key")?.unwrap_or("");
-        let slot = fast_start::slot(Path::new(model), device, options_key, arg(cache_dir, "cache_dir")?)?;
+        let cache_dir = arg(cache_dir, "cache_dir")?;
+        let slot = fast_start::slot(Path::new(model), device, options_key, cache_dir)?;
         Ok(match slot {
-            Some(Slot::Ready(p)) => (READY, p.to_string_lossy().into_owned()),
+            Some(Slot::Ready(p)) => {
+                // The host's next step is a session on it: its blobs start importing now.
+                crate::ep::prefetch::start(&p, device, options_key, cache_dir);
+                (READY, p.to_string_lossy().into_owned())
+            }
             Some(Slot::Build(p)) => (BUILD, p.to_string_lossy().into_owned()),
             Some(Slot::Plain) => (PLAIN, String::new()),
             None => (OFF, String::new()),

@@ -25,11 +25,11 @@ def _feeds(seed: int = 0) -> dict[str, np.ndarray]:
     return {"image": np.random.default_rng(seed).random((1, 3, 64, 64), dtype=np.float32)}
 
 
-def _start(model: Path, cache: Path | str, tmp: Path, feeds: dict) -> subprocess.Popen:
+def _start(model: Path, cache: Path | str, tmp: Path, feeds: dict, *extra: str) -> subprocess.Popen:
     n = len(list(tmp.glob("feeds-*")))
     np.savez(tmp / f"feeds-{n}.npz", **feeds)
     return subprocess.Popen([sys.executable, str(HERE / "fast_start_child.py"), str(model), str(cache),
-                             str(tmp / f"feeds-{n}.npz"), str(tmp / f"out-{n}.npz")],
+                             str(tmp / f"feeds-{n}.npz"), str(tmp / f"out-{n}.npz"), *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
@@ -41,8 +41,8 @@ def _finish(p: subprocess.Popen) -> tuple[list[np.ndarray], str]:
         return [z[f"arr_{i}"] for i in range(len(z.files))], log
 
 
-def _run(model, cache, tmp, feeds):
-    return _finish(_start(model, cache, tmp, feeds))
+def _run(model, cache, tmp, feeds, *extra):
+    return _finish(_start(model, cache, tmp, feeds, *extra))
 
 
 def _contexts(cache: Path) -> list[Path]:
@@ -64,6 +64,19 @@ def test_second_process_loads_the_kept_context_model(synthetic_models, tmp_path)
     warm, log = _run(model, cache, tmp_path, feeds)
     compare(warm, want, what="second process (loads the EPContext model)")
     assert "EPContext nodes compiled by ovep" in log and "compiled a subgraph" not in log, log[-2000:]
+    # Its blob started importing when fast start found the context model, before ORT had loaded it.
+    assert "was imported while ORT loaded the model (fast start)" in log, log[-2000:]
+
+
+def test_a_head_start_for_other_options_is_not_taken(synthetic_models, tmp_path):
+    # The blob imported ahead with bf16 properties would give bf16 results: the f32 session on the context model
+    # imports its own.
+    model, cache, feeds = synthetic_models["small_cnn"], tmp_path / "cache", _feeds(3)
+    want = cpu_session(model).run(None, feeds)
+    out, log = _run(model, cache, tmp_path, feeds, "precision=bf16")
+    compare(out, want, what="f32 session after a bf16 head start")
+    assert "EPContext nodes compiled by ovep" in log, log[-2000:]
+    assert "was imported while ORT loaded the model" not in log, log[-2000:]
 
 
 def test_changed_model_is_compiled_again(synthetic_models, tmp_path):

@@ -84,21 +84,25 @@ def InferenceSession(path_or_bytes, sess_options=None, providers=None, provider_
     others = [p for p in (providers or []) if (p[0] if isinstance(p, tuple) else p) != "CPUExecutionProvider"]
     if others or provider_options:
         raise ValueError(f"ovep.InferenceSession runs on ovep (and ORT's CPU EP); got providers={providers!r}")
+    opts = {str(k): str(v) for k, v in (options or {}).items()}
+    if cache_dir is not None:
+        opts.setdefault("cache_dir", cache_dir)
+    state, path = _capi.OFF, ""
+    if isinstance(path_or_bytes, (str, os.PathLike)):
+        # First: with a kept context model, ovep starts importing its compiled blobs now, while ORT
+        # registers ovep and loads the model.
+        model = os.path.abspath(os.fspath(path_or_bytes))
+        options_key = "\n".join(f"{k}={v}" for k, v in sorted(opts.items()) if k != "cache_dir")
+        state, path = _capi.fast_start_path(model, device.upper(), options_key, opts.get("cache_dir"))
     chosen = [d for d in register(ort) if dict(d.ep_metadata).get("ov_device") == device.upper()]
     if not chosen:
         have = [dict(d.ep_metadata).get("ov_device") for d in register(ort)]
         raise ValueError(f"ovep offers no OpenVINO device {device!r}; it offers {have}")
-    opts = {str(k): str(v) for k, v in (options or {}).items()}
-    if cache_dir is not None:
-        opts.setdefault("cache_dir", cache_dir)
     so = sess_options if sess_options is not None else ort.SessionOptions()
     so.add_provider_for_devices(chosen[:1], opts)
     kwargs.setdefault("enable_fallback", 0)  # ORT's Python fallback would hide ovep's errors
     if not isinstance(path_or_bytes, (str, os.PathLike)):
         return ort.InferenceSession(path_or_bytes, sess_options=so, **kwargs)
-    model = os.path.abspath(os.fspath(path_or_bytes))
-    options_key = "\n".join(f"{k}={v}" for k, v in sorted(opts.items()) if k != "cache_dir")
-    state, path = _capi.fast_start_path(model, device.upper(), options_key, opts.get("cache_dir"))
     if state == _capi.READY:
         return ort.InferenceSession(path, sess_options=so, **kwargs)
     if state in (_capi.OFF, _capi.PLAIN):  # PLAIN: the model has no EPContext form here (see below)

@@ -178,9 +178,12 @@ pub fn is_ours(node: &NodeSnapshot) -> bool {
 
 /// An ovep EPContext node's notes, checked against this session's OpenVINO and device.
 pub fn check(node: &NodeSnapshot, here: &Identity) -> Result<Notes> {
-    let name = &node.name;
-    let notes: Notes = node
-        .attr_bytes("notes")
+    check_notes(&node.name, node.attr_bytes("notes"), here)
+}
+
+/// The notes attribute of EPContext node `name`, checked against this OpenVINO and device.
+pub fn check_notes(name: &str, notes: Option<&[u8]>, here: &Identity) -> Result<Notes> {
+    let notes: Notes = notes
         .and_then(|n| serde_json::from_slice(n).ok())
         .ok_or_else(|| Error::invalid_argument(format!("ovep: EPContext node {name} has no notes ovep can read")))?;
     if notes.format != FORMAT {
@@ -196,6 +199,14 @@ pub fn check(node: &NodeSnapshot, here: &Identity) -> Result<Notes> {
         )));
     }
     Ok(notes)
+}
+
+/// The name under which the compiled model of an EPContext blob imported for `device` with
+/// `properties` is shared in this process (`runtime::shared`).
+pub fn shared_key(notes: &Notes, device: &str, properties: &[(String, String)]) -> String {
+    let mut props = properties.to_vec();
+    props.sort();
+    format!("epcontext:{}:{device}:{props:?}", notes.blob_blake3)
 }
 
 /// The blob of an ovep EPContext node, verified against its notes. `model_dir`: the directory

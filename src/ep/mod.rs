@@ -7,4 +7,5 @@ pub mod context;
 pub mod devices;
 pub mod factory;
 pub mod options;
+pub mod prefetch;
 pub mod provider;

@@ -75,7 +75,7 @@ impl Ep {
             core.version, options.precision, options.performance_hint
         ));
         let identity = Identity::of(&core, &device);
-        let gpu_cache = cache.as_ref().and_then(|c| gpu_kernel_cache(c.root(), &core, &identity));
+        let properties = session_properties(&options, &device, &core, &identity, cache.as_ref().map(|c| c.root()));
         let compatibility_info = CString::new(identity.compatibility_info()).unwrap_or_default();
         Box::new(Ep {
             base: OrtEp {
@@ -95,7 +95,7 @@ impl Ep {
             },
             name: CString::new(EP_NAME).expect("no NUL"),
             target: Arc::new(CompileTarget {
-                properties: compile_properties(&options, &device, gpu_cache.as_deref()),
+                properties,
                 max_cached_shapes: options.max_cached_shapes,
                 measured_placement: options.measured_placement,
                 core,
@@ -306,21 +306,21 @@ impl Ep {
         let model_path = self.pending.lock().unwrap_or_else(|e| e.into_inner()).model_path.clone();
         // Another session of this process may have loaded the same blob for the same device and
         // properties (the import applies the session's, e.g. its precision): share it.
-        let mut props = self.target.properties.clone();
-        props.sort();
-        let shared_key = format!("epcontext:{}:{}:{props:?}", notes.blob_blake3, self.target.device);
-        let compiled = match shared::MODELS.get(&shared_key) {
-            Some(c) => {
-                self.logger.info(&format!("ovep: {} shares the compiled model of another session", node.name));
-                c
-            }
-            None => {
-                let blob = context::load_blob(node, &notes, model_path.as_deref().and_then(std::path::Path::parent))?;
-                let t = &self.target;
-                let c = Arc::new(t.core.import(blob, &t.device, &t.properties)?);
-                shared::MODELS.put(&shared_key, &c);
-                c
-            }
+        let shared_key = context::shared_key(&notes, &self.target.device, &self.target.properties);
+        let compiled = if let Some(c) = shared::MODELS.get(&shared_key) {
+            self.logger.info(&format!("ovep: {} shares the compiled model of another session", node.name));
+            c
+        } else if let Some(c) = super::prefetch::take(&shared_key) {
+            // Fast start began importing it while ORT loaded the model.
+            self.logger.info(&format!("ovep: {} was imported while ORT loaded the model (fast start)", node.name));
+            shared::MODELS.put(&shared_key, &c);
+            c
+        } else {
+            let blob = context::load_blob(node, &notes, model_path.as_deref().and_then(std::path::Path::parent))?;
+            let t = &self.target;
+            let c = Arc::new(t.core.import(blob, &t.device, &t.properties)?);
+            shared::MODELS.put(&shared_key, &c);
+            c
         };
         let names = |v: &[String]| v.iter().filter(|n| !n.is_empty()).cloned().collect();
         let exported =
@@ -663,6 +663,19 @@ fn gpu_cache_path(root: &std::path::Path, openvino: &str, device_name: &str, dri
     let mut k = crate::cache::KeyBuilder::new();
     k.str("openvino", openvino).str("device_name", device_name).str("driver", driver);
     root.join("gpu").join(&k.key().to_hex()[..16])
+}
+
+/// The compile properties of a session on `device` with `options` whose compiled-model cache
+/// is at `cache_root` (GPU kernels are cached under it).
+pub(crate) fn session_properties(
+    options: &Options,
+    device: &str,
+    core: &Core,
+    identity: &Identity,
+    cache_root: Option<&std::path::Path>,
+) -> Vec<(String, String)> {
+    let gpu_cache = cache_root.and_then(|root| gpu_kernel_cache(root, core, identity));
+    compile_properties(options, device, gpu_cache.as_deref())
 }
 
 /// Compile properties for a device: precision and threads apply to the plain devices
