@@ -16,7 +16,7 @@ from onnx import numpy_helper
 import seeded_inputs
 from comparison import compare
 from model_builders import rotary_embedding
-from sessions import cpu_session
+from sessions import CHILD_IMPORTS_OVEP, child_result, cpu_session
 
 HERE = Path(__file__).resolve().parent
 
@@ -158,3 +158,20 @@ def test_silero_vad_keeps_no_context_model_and_starts_plain(models_dir, tmp_path
         assert not _contexts(cache) and len(_plain_marks(cache)) == 1, f"{what}: {list((cache / 'ctx').iterdir())}"
     assert "cannot be written as an EPContext node" not in log, "the second process tried to build again"
     assert "as stored in the compiled-model cache" in log, log[-2000:]
+
+
+def test_a_device_ovep_does_not_offer_is_refused_and_leaves_nothing_behind(synthetic_models, tmp_path):
+    # Fast start looks for the context model before ovep is registered with ORT (to start importing early), so
+    # the device is checked after that: the refusal must still leave the cache as it was.
+    cache = tmp_path / "cache"
+    script = CHILD_IMPORTS_OVEP + """
+import json
+try:
+    ovep.InferenceSession(sys.argv[1], device="NPU7", cache_dir=sys.argv[2])
+    print(json.dumps({"raised": None}))
+except ValueError as e:
+    print(json.dumps({"raised": str(e)}))
+"""
+    result = child_result(script, str(synthetic_models["small_cnn"]), str(cache), timeout=120)
+    assert result["raised"] and "offers no OpenVINO device 'NPU7'" in result["raised"], result
+    assert not [p.name for p in (cache / "ctx").iterdir() if p.name.startswith(".staging-")]

@@ -96,6 +96,8 @@ def InferenceSession(path_or_bytes, sess_options=None, providers=None, provider_
         state, path = _capi.fast_start_path(model, device.upper(), options_key, opts.get("cache_dir"))
     chosen = [d for d in register(ort) if dict(d.ep_metadata).get("ov_device") == device.upper()]
     if not chosen:
+        if state == _capi.BUILD:  # the staging directory is this process's own: nothing will publish it
+            shutil.rmtree(os.path.dirname(path), ignore_errors=True)
         have = [dict(d.ep_metadata).get("ov_device") for d in register(ort)]
         raise ValueError(f"ovep offers no OpenVINO device {device!r}; it offers {have}")
     so = sess_options if sess_options is not None else ort.SessionOptions()
