@@ -16,7 +16,7 @@ from onnx import numpy_helper
 import seeded_inputs
 from comparison import compare
 from model_builders import rotary_embedding
-from sessions import CHILD_IMPORTS_OVEP, child_result, cpu_session
+from sessions import CHILD_IMPORTS_OVEP, child_result, child_result_and_log, cpu_session
 
 HERE = Path(__file__).resolve().parent
 
@@ -175,3 +175,27 @@ except ValueError as e:
     result = child_result(script, str(synthetic_models["small_cnn"]), str(cache), timeout=120)
     assert result["raised"] and "offers no OpenVINO device 'NPU7'" in result["raised"], result
     assert not [p.name for p in (cache / "ctx").iterdir() if p.name.startswith(".staging-")]
+
+
+def test_a_second_fast_start_in_one_process_shares_the_first_sessions_model(synthetic_models, tmp_path):
+    # The first session takes the blob imported ahead of it; the second, in the same process, shares the first
+    # one's compiled model, and both give the CPU EP's outputs.
+    model, cache, feeds = synthetic_models["small_cnn"], tmp_path / "cache", _feeds(4)
+    want = cpu_session(model).run(None, feeds)
+    _run(model, cache, tmp_path, feeds)
+    np.savez(tmp_path / "two.npz", **feeds)
+    script = CHILD_IMPORTS_OVEP + """
+import json
+import numpy as np
+import onnxruntime as ort
+ort.set_default_logger_severity(1)
+feeds = dict(np.load(sys.argv[3]))
+first = ovep.InferenceSession(sys.argv[1], cache_dir=sys.argv[2])
+second = ovep.InferenceSession(sys.argv[1], cache_dir=sys.argv[2])
+print(json.dumps([o.tolist() for o in first.run(None, feeds) + second.run(None, feeds)]))
+"""
+    outs, log = child_result_and_log(script, str(model), str(cache), str(tmp_path / "two.npz"), timeout=120)
+    compare([np.asarray(o, np.float32) for o in outs[: len(want)]], want, what="first session")
+    compare([np.asarray(o, np.float32) for o in outs[len(want):]], want, what="second session")
+    assert log.count("was imported while ORT loaded the model") == 1, log[-3000:]
+    assert "shares the compiled model of another session" in log, log[-3000:]

@@ -27,7 +27,8 @@ use crate::ov::compiled::CompiledModel;
 use crate::ov::core::core;
 use crate::runtime::background;
 
-/// An import no session took within this long is dropped (its session never came).
+/// An import no session took within this long is dropped, at the next start (its session
+/// never came).
 const UNCLAIMED: Duration = Duration::from_secs(120);
 
 /// One blob's import: None while under way, then its model (None: it failed or was skipped).
@@ -154,8 +155,8 @@ fn register(context_model: &Path, device: &str, options: &Options) -> Result<Wor
             continue;
         };
         let key = context::shared_key(&notes, device, &properties);
-        if map.contains_key(&key) {
-            continue; // already on its way
+        if map.contains_key(&key) || crate::runtime::shared::MODELS.get(&key).is_some() {
+            continue; // already on its way, or held by a session that later ones share it with
         }
         let slot = Arc::new(Slot { result: Mutex::new(None), done: Condvar::new(), started: Instant::now() });
         map.insert(key, slot.clone());
