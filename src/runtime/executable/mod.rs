@@ -7,6 +7,11 @@
 //! kept in a bounded LRU (`max_cached_shapes`): frequent shapes run at static speed, and
 //! memory stays bounded however many shapes a user sends. The first specialization is a
 //! trial: if it is not clearly faster than the generic model, the model gets no more.
+//!
+//! Here: the subgraph, its compiled models and requests, a run, and what the cache asks of it
+//! (export, the export check, the session's end). `specialize`: the shape specializations.
+//! `placing`: measured placement's part of a run (which side computes it, the trial's
+//! bookkeeping, the CPU session).
 
 use std::ffi::CString;
 use std::sync::{Arc, Mutex};
@@ -16,7 +21,6 @@ use crate::cache::Blob;
 use crate::error::{Error, Result};
 use crate::onnx::dtype::DataType;
 use crate::onnx::export::ExportedSubgraph;
-use crate::ort::cpu_session::CpuSession;
 use crate::ort::kernel::KernelContext;
 use crate::ov::compiled::{CompiledModel, InferRequest};
 use crate::ov::core::Core;
@@ -24,11 +28,16 @@ use crate::ov::element;
 use crate::ov::model::{Model, Port};
 use crate::ov::tensor::Tensor;
 
-use super::background;
 use super::export_check::{compare_models, Probe, Verdict};
-use super::placement::{self, Side, Trial};
-use super::shape_cache::{Payoff, ShapeLru};
+use super::placement::Side;
 use super::weight_copy::WeightCopy;
+
+mod placing;
+mod specialize;
+
+pub use placing::PlacedHook;
+use placing::{Placement, Timed};
+use specialize::{Served, ShapeState};
 
 /// One subgraph input or output: its ONNX name (OpenVINO tensors are bound by name, which
 /// survives OpenVINO dropping unused inputs and merging pass-through names) and where its
@@ -180,33 +189,6 @@ pub struct Executable {
     trial_cycle: Mutex<Option<(std::time::Instant, Side, u64)>>,
 }
 
-/// How a run's time counts for placement (`after_run`).
-#[derive(Clone, Copy)]
-enum Timed {
-    /// A trial run: its whole cycle (call to next call) and its own run, in microseconds.
-    Trial { cycle_us: u64, run_us: u64 },
-    /// Any other run: its own time.
-    Run(u64),
-}
-
-/// What a session does when placement hands a subgraph to ORT's kernels (record it in the
-/// cache); the write ticket keeps the session's end waiting for it.
-pub type PlacedHook = Box<dyn FnOnce(WriteTicket) + Send>;
-
-/// Where a subgraph's runs stand in measured placement.
-enum Placement {
-    /// Counting steady OpenVINO runs.
-    Warming { runs: u32 },
-    /// The CPU session is being built in the background.
-    Building,
-    /// Both sides alternate on these input shapes.
-    Trial { cpu: Arc<CpuSession>, trial: Trial, shapes: Vec<Vec<i64>> },
-    /// ORT's CPU kernels compute the subgraph.
-    CpuEp(Arc<CpuSession>),
-    /// OpenVINO computes the subgraph.
-    OpenVino,
-}
-
 /// A scheduled cache write (see `Executable::write_ticket`); dropping it marks the write done.
 pub struct WriteTicket(Arc<std::sync::atomic::AtomicUsize>);
 
@@ -214,65 +196,6 @@ impl Drop for WriteTicket {
     fn drop(&mut self) {
         self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
-}
-
-/// Which compiled model served a run of a dynamic model, while its time still counts.
-#[derive(Clone, Copy, PartialEq)]
-enum Served {
-    /// `clean`: timed with the shape's kernels already made (not its first run) and no compile
-    /// of ovep's competing for the cores, so the time can judge a specialization.
-    Generic {
-        clean: bool,
-    },
-    Specialized,
-    /// A static model, one compiled because the generic one does not accept the shapes, or
-    /// any run once the payoff is judged: nothing to learn from its time.
-    Other,
-}
-
-/// A shape seen this many times gets its own static compile (in the background), while
-/// specializing pays for the model (`Payoff`).
-const SPECIALIZE_AFTER: u32 = 2;
-
-/// Weight bytes the shape-specialized models of one subgraph may hold together. The first
-/// costs a copy of the weights to convert from and the converted model, each one its compiled
-/// weights: MiniLM (69 MB of weights) took 164 MB more for the first and ~26 MB for each
-/// further one, for runs 0-20 % faster. So a model with 69 MB of weights keeps at most 3, and
-/// one over 256 MB (BERT-base: ~1 GB for a trial) none: its generic model serves every shape.
-const SPECIALIZED_WEIGHT_BUDGET: u64 = 256 << 20;
-
-/// Specialized models a subgraph with `weight_bytes` of weights may keep.
-fn specializations_allowed(max_cached_shapes: usize, weight_bytes: u64) -> usize {
-    let fit = SPECIALIZED_WEIGHT_BUDGET / weight_bytes.max(1);
-    max_cached_shapes.min(usize::try_from(fit).unwrap_or(usize::MAX))
-}
-
-#[derive(Clone, Copy, Default)]
-struct Seen {
-    count: u32,
-    /// The generic model's best clean time on this shape, over `generic_runs` runs.
-    generic_us: Option<u64>,
-    generic_runs: u32,
-    /// A specialization of this shape was started (once per shape: an evicted one is not
-    /// compiled again, so more recurring shapes than `max_cached_shapes` cannot thrash).
-    tried: bool,
-}
-
-struct ShapeState {
-    /// Shape-specialized compiled models (bounded by `max_cached_shapes`).
-    specialized: ShapeLru<Arc<Compiled>>,
-    /// How often recent shapes were seen, and the generic model's best time on them (bounded
-    /// too, so memory stays flat).
-    seen: ShapeLru<Seen>,
-    /// Whether specializing pays for this model (judged on the first specialized shape).
-    payoff: Payoff,
-    /// How many specialized models the weights allow (`specializations_allowed`), known at
-    /// the first shape worth specializing.
-    allowed: Option<usize>,
-    /// One specialization at a time per subgraph: the machine has few cores to spare.
-    pending: bool,
-    /// The session is ending: no new specialization (see `settle`).
-    closing: bool,
 }
 
 impl Executable {
@@ -361,14 +284,7 @@ impl Executable {
             Err(_) if dynamic => None,
             Err(e) => return Err(e),
         };
-        let shapes = Mutex::new(ShapeState {
-            specialized: ShapeLru::new(target.max_cached_shapes),
-            seen: ShapeLru::new(4 * target.max_cached_shapes),
-            payoff: Payoff::default(),
-            allowed: None,
-            pending: false,
-            closing: false,
-        });
+        let shapes = Mutex::new(ShapeState::new(target.max_cached_shapes));
         let placement = (target.measured_placement && weight_inputs.is_some() && graph_inputs.is_some())
             .then(|| Mutex::new(Placement::Warming { runs: 0 }));
         Ok(Executable {
@@ -396,160 +312,6 @@ impl Executable {
             on_cpu_ep: Mutex::new(None),
             trial_cycle: Mutex::new(None),
         })
-    }
-
-    /// The compiled model to run these input shapes with, and how it serves them.
-    fn compiled_for(self: &Arc<Self>, shapes: &[Vec<i64>], ctx: &KernelContext) -> Result<(Arc<Compiled>, Served)> {
-        let Some(generic) = self.generic.as_ref().filter(|g| g.accepts(shapes)) else {
-            return Ok((self.specialized_now(shapes, ctx)?, Served::Other));
-        };
-        if !self.dynamic {
-            return Ok((generic.clone(), Served::Other));
-        }
-        let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
-        // Run times matter only until the payoff is judged (`observe`); after that, none is taken.
-        let judging = st.payoff.verdict().is_none();
-        let timed = |served| if judging { served } else { Served::Other };
-        if let Some(c) = st.specialized.get(shapes) {
-            // The trial is judged against the generic model's clean times on its shape, as many
-            // as the trial's own (best against best), taken alternately so that a noisy moment
-            // of the machine weighs on both; its shape's earlier runs were its first (kernels
-            // made on the way) or raced its compile.
-            let generic_turn = st
-                .seen
-                .get(shapes)
-                .is_some_and(|s| s.generic_runs < Payoff::RUNS && s.generic_runs <= st.payoff.runs());
-            if !(judging && generic_turn) {
-                return Ok((c, timed(Served::Specialized)));
-            }
-            return Ok((generic.clone(), Served::Generic { clean: !st.pending }));
-        }
-        if judging && !st.specialized.is_empty() && st.payoff.idle_run() == Some(false) {
-            self.stop_specializing(st);
-            st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
-        }
-        let mut seen = st.seen.get(shapes).unwrap_or_default();
-        seen.count = seen.count.saturating_add(1);
-        // Until the trial specialization is judged, no second one; after a "does not pay", none.
-        let wanted = match st.payoff.verdict() {
-            None => st.specialized.is_empty(),
-            Some(pays) => pays,
-        };
-        let first_run = seen.count == 1;
-        let due = seen.count >= SPECIALIZE_AFTER && !seen.tried && wanted && !st.pending && !st.closing;
-        if due && st.allowed.is_none() {
-            let allowed = specializations_allowed(self.target.max_cached_shapes, self.weight_bytes(ctx));
-            st.allowed = Some(allowed);
-            st.specialized = ShapeLru::new(allowed);
-            if allowed == 0 {
-                st.payoff.decline();
-            }
-        }
-        if due && st.allowed.is_some_and(|n| n > 0) {
-            if let Ok((onnx, weights)) = self.owned_onnx(ctx) {
-                st.pending = true;
-                seen.tried = true;
-                let (me, shapes) = (self.clone(), shapes.to_vec());
-                background::spawn("specialize", move || me.specialize(shapes, onnx, weights));
-            }
-        }
-        st.seen.insert(shapes.to_vec(), seen);
-        Ok((generic.clone(), timed(Served::Generic { clean: !first_run && !st.pending })))
-    }
-
-    /// A run of `shapes` took `us` on the model `served` it: the generic model's times, and the
-    /// trial specialization's, decide whether specializing pays (`Payoff`).
-    fn observe(&self, shapes: &[Vec<i64>], served: Served, us: u64) {
-        let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
-        match served {
-            Served::Generic { clean: false } => {}
-            Served::Generic { clean: true } => {
-                if let Some(mut seen) = st.seen.get(shapes) {
-                    seen.generic_us = Some(seen.generic_us.map_or(us, |g| g.min(us)));
-                    seen.generic_runs += 1;
-                    st.seen.insert(shapes.to_vec(), seen);
-                }
-            }
-            Served::Specialized => {
-                let generic_us = st.seen.get(shapes).and_then(|s| s.generic_us);
-                if st.payoff.record(us, generic_us) == Some(false) {
-                    self.stop_specializing(st);
-                }
-            }
-            Served::Other => {}
-        }
-    }
-
-    /// Specializing was judged not to pay: drop what it keeps (the compiled models, and the
-    /// converted model with its weight copy), and the generic model serves every shape.
-    /// The shape lock is released before the model's, which a compile holds for its length.
-    fn stop_specializing(&self, mut st: std::sync::MutexGuard<'_, ShapeState>) {
-        st.specialized.clear();
-        drop(st);
-        *self.model.lock().unwrap_or_else(|e| e.into_inner()) = None;
-    }
-
-    /// A static copy of the model compiled for `shapes`.
-    ///
-    /// Reshaping keeps the converted graph, which is right only when each input keeps the
-    /// rank it was converted with (the frontend resolves axes against that rank), and
-    /// OpenVINO's C API cannot reshape to rank 0. Otherwise the ONNX form is converted again
-    /// with the exact shapes written in.
-    fn compile_for_shapes(&self, shapes: &[Vec<i64>], onnx: &[u8], weights: &Arc<WeightCopy>) -> Result<Compiled> {
-        let t = &self.target;
-        let same_ranks = self
-            .source_inputs
-            .iter()
-            .zip(shapes)
-            .all(|(p, s)| !s.is_empty() && p.dims.as_ref().is_some_and(|d| d.len() == s.len()));
-        let context = |e: Error| e.context(format!("{}: input shapes {shapes:?}", self.name));
-        if same_ranks {
-            let mut slot = self.model.lock().unwrap_or_else(|e| e.into_inner());
-            if slot.is_none() {
-                *slot = Some((t.core.read_onnx(onnx).map_err(context)?, weights.clone()));
-            }
-            let (model, kept) = slot.as_ref().expect("just filled");
-            let reshape: Vec<(usize, Vec<i64>)> = shapes.iter().cloned().enumerate().collect();
-            model.reshape(&reshape).map_err(context)?;
-            let compiled =
-                Compiled::new(t.core.compile(model, &t.device, &t.properties)?, &self.inputs, &self.outputs)?;
-            return Ok(compiled.keeping(kept.clone()));
-        }
-        let names: Vec<&str> = self.inputs.iter().filter_map(|b| b.name.to_str().ok()).collect();
-        let onnx = with_input_shapes(onnx, &names, shapes).map_err(context)?;
-        if let Some(dir) = std::env::var_os("OVEP_DUMP_DIR") {
-            let _ = std::fs::write(std::path::Path::new(&dir).join(format!("{}.onnx", self.name)), &onnx);
-        }
-        let model = t.core.read_onnx(&onnx).map_err(context)?;
-        let compiled = Compiled::new(
-            t.core.compile(&model, &t.device, &t.properties).map_err(context)?,
-            &self.inputs,
-            &self.outputs,
-        )?;
-        Ok(compiled.keeping(weights.clone()))
-    }
-
-    /// Without a generic model: the specialized model for `shapes`, compiled now if new.
-    fn specialized_now(&self, shapes: &[Vec<i64>], ctx: &KernelContext) -> Result<Arc<Compiled>> {
-        if let Some(c) = self.shapes.lock().unwrap_or_else(|e| e.into_inner()).specialized.get(shapes) {
-            return Ok(c);
-        }
-        let (onnx, weights) = self.owned_onnx(ctx)?;
-        let c = Arc::new(self.compile_for_shapes(shapes, &onnx, &weights)?);
-        self.shapes.lock().unwrap_or_else(|e| e.into_inner()).specialized.insert(shapes.to_vec(), c.clone());
-        Ok(c)
-    }
-
-    /// Background: compile a static copy for `shapes` and keep it in the LRU.
-    fn specialize(&self, shapes: Vec<Vec<i64>>, onnx: Vec<u8>, weights: Arc<WeightCopy>) {
-        let compiled = self.compile_for_shapes(&shapes, &onnx, &weights);
-        let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
-        st.pending = false;
-        match compiled {
-            Ok(c) => st.specialized.insert(shapes, Arc::new(c)),
-            // The generic model keeps serving this shape; never try it again.
-            Err(_) => st.seen.insert(shapes, Seen { tried: true, ..Seen::default() }),
-        }
     }
 
     /// The bytes of the weights a specialization would copy (`owned_onnx`).
@@ -582,172 +344,6 @@ impl Executable {
         let weights = self.current_weights(ctx)?;
         let views: Vec<(String, &[u8])> = weights.iter().map(|(n, t)| (n.clone(), t.as_bytes())).collect();
         WeightCopy::of(&self.onnx, &views)
-    }
-
-    /// The ONNX form with this run's weights inside it, for a CPU session.
-    fn embedded_onnx(&self, ctx: &KernelContext) -> Result<Vec<u8>> {
-        let weights = self.current_weights(ctx)?;
-        let views: Vec<(String, &[u8])> = weights.iter().map(|(n, t)| (n.clone(), t.as_bytes())).collect();
-        crate::onnx::export::with_embedded_weights(&self.onnx, &views)
-    }
-
-    /// Whether the runs' times are steady: no specialization in flight, and for a dynamic
-    /// model, the specialization trial judged (its runs alternate two models).
-    fn shapes_settled(&self) -> bool {
-        let st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
-        !st.pending && (!self.dynamic || st.payoff.verdict().is_some())
-    }
-
-    /// Who computes a run of `shapes`: the CPU session (Some) or OpenVINO, and whether the
-    /// run's time counts in the placement trial.
-    fn placed(&self, shapes: &[Vec<i64>]) -> (Option<Arc<CpuSession>>, bool) {
-        let Some(placement) = &self.placement else { return (None, false) };
-        match &*placement.lock().unwrap_or_else(|e| e.into_inner()) {
-            Placement::CpuEp(cpu) => (Some(cpu.clone()), false),
-            Placement::Trial { cpu, trial, shapes: s } if s == shapes => match trial.next() {
-                Side::CpuEp => (Some(cpu.clone()), true),
-                Side::OpenVino => (None, true),
-            },
-            _ => (None, false),
-        }
-    }
-
-    /// After a run on `side`: the trial's bookkeeping, or, once OpenVINO's runs are steady and
-    /// small, the start of the CPU session's build.
-    fn after_run(self: &Arc<Self>, shapes: &[Vec<i64>], side: Side, timed: Timed, ctx: &KernelContext) {
-        let Some(placement) = &self.placement else { return };
-        let mut p = placement.lock().unwrap_or_else(|e| e.into_inner());
-        match (&mut *p, timed) {
-            (Placement::Trial { cpu, trial, .. }, Timed::Trial { cycle_us, run_us }) => {
-                let Some(winner) = trial.record(side, cycle_us, run_us) else { return };
-                let m = trial.medians();
-                let verdict = match winner {
-                    Side::CpuEp => "ORT's CPU kernels compute it",
-                    Side::OpenVino => "it stays on OpenVINO",
-                };
-                *self.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
-                    "ovep: {}: measured {} us per run cycle on OpenVINO (its own run {} us), {} us on ORT's CPU \
-                     kernels: {verdict}",
-                    self.name, m.openvino_cycle, m.openvino_run, m.cpu_ep_cycle
-                ));
-                *p = match winner {
-                    Side::CpuEp => Placement::CpuEp(cpu.clone()),
-                    Side::OpenVino => Placement::OpenVino,
-                };
-                drop(p);
-                if winner == Side::CpuEp {
-                    // Shape-specialized models serve no run any more; the generic one stays
-                    // (shared with other sessions and the cache).
-                    self.stop_specializing(self.shapes.lock().unwrap_or_else(|e| e.into_inner()));
-                    if let Some(hook) = self.on_cpu_ep.lock().unwrap_or_else(|e| e.into_inner()).take() {
-                        hook(self.write_ticket());
-                    }
-                }
-            }
-            (Placement::Warming { runs }, Timed::Run(us)) if side == Side::OpenVino => {
-                if !self.shapes_settled() {
-                    return;
-                }
-                *runs += 1;
-                if *runs < placement::WARM_RUNS {
-                    return;
-                }
-                // Checked before anything is copied: a large subgraph costs nothing here.
-                let small = us <= placement::SMALL_RUN_US && self.weight_bytes(ctx) <= placement::MAX_WEIGHT_BYTES;
-                match small.then(|| self.embedded_onnx(ctx)) {
-                    Some(Ok(onnx)) => {
-                        *p = Placement::Building;
-                        let (me, shapes) = (self.clone(), shapes.to_vec());
-                        background::spawn("placement", move || me.build_cpu_session(&onnx, shapes));
-                    }
-                    _ => *p = Placement::OpenVino,
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// A run on `side` succeeded. A trial run is judged by its whole cycle, from its call to the
-    /// next one (`trial_cycle`): a call into OpenVINO also slows the ORT nodes around it (cold
-    /// caches and threads), which its own time does not show (Silero's encoder: 81 us on
-    /// OpenVINO against 75 on ORT's kernels, but the model's run 157 us against 132).
-    /// Every run took `us` itself; other runs count by that alone (`after_run`).
-    fn ran_on(
-        self: &Arc<Self>,
-        side: Side,
-        trial_run: bool,
-        call: std::time::Instant,
-        us: u64,
-        shapes: &[Vec<i64>],
-        ctx: &KernelContext,
-    ) {
-        if trial_run {
-            *self.trial_cycle.lock().unwrap_or_else(|e| e.into_inner()) = Some((call, side, us));
-        } else {
-            self.after_run(shapes, side, Timed::Run(us), ctx);
-        }
-    }
-
-    /// Background: the CPU session the trial compares OpenVINO with.
-    fn build_cpu_session(&self, onnx: &[u8], shapes: Vec<Vec<i64>>) {
-        let names: Vec<String> = self.graph_inputs.iter().map(|(n, _)| n.clone()).collect();
-        let outputs: Vec<String> = self.outputs.iter().map(|b| b.name.to_string_lossy().into_owned()).collect();
-        let built = CpuSession::new(onnx, &names, &outputs);
-        let Some(placement) = &self.placement else { return };
-        let mut p = placement.lock().unwrap_or_else(|e| e.into_inner());
-        *p = match built {
-            Ok(cpu) if !self.is_settling() => Placement::Trial { cpu: Arc::new(cpu), trial: Trial::default(), shapes },
-            Ok(_) => Placement::OpenVino,
-            Err(e) => {
-                *self.report.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(format!("ovep: {}: stays on OpenVINO (no CPU session to compare with: {e})", self.name));
-                Placement::OpenVino
-            }
-        };
-    }
-
-    /// The CPU session failed a run: OpenVINO computes the subgraph from now on.
-    fn back_to_openvino(&self, e: &Error) {
-        if let Some(placement) = &self.placement {
-            *placement.lock().unwrap_or_else(|e| e.into_inner()) = Placement::OpenVino;
-        }
-        *self.report.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(format!("ovep: {}: back on OpenVINO (ORT's CPU kernels failed a run: {e})", self.name));
-    }
-
-    /// Whether the CPU session is being built (the session's end waits for it).
-    fn placement_building(&self) -> bool {
-        self.placement
-            .as_ref()
-            .is_some_and(|p| matches!(*p.lock().unwrap_or_else(|e| e.into_inner()), Placement::Building))
-    }
-
-    /// Call `hook` (once) if measured placement hands this subgraph to ORT's kernels.
-    /// The hook gets a write ticket: the session's end waits until it is dropped.
-    pub fn when_placed_on_cpu_ep(&self, hook: PlacedHook) {
-        *self.on_cpu_ep.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
-    }
-
-    /// What measured placement decided since the last call, for the session's log.
-    pub fn take_report(&self) -> Option<String> {
-        self.placement.as_ref()?;
-        self.report.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-
-    /// Run on the CPU session: ORT's values in, outputs copied into the fused node's.
-    fn run_on_cpu(&self, cpu: &CpuSession, ctx: &KernelContext) -> Result<()> {
-        let values = self.graph_inputs.iter().map(|(_, k)| ctx.input_value(*k)).collect::<Result<Vec<_>>>()?;
-        cpu.run(&values, |j, t| {
-            let (dst, bytes) = ctx.output(self.outputs[j].kernel_index, &t.dims)?;
-            if bytes != t.bytes {
-                bail!("{}: output {j} is {} bytes but ORT allocated {bytes}", self.name, t.bytes);
-            }
-            if bytes > 0 {
-                // SAFETY: `dst` has `bytes` writable bytes (ORT just allocated them).
-                unsafe { std::ptr::copy_nonoverlapping(t.data, dst, bytes) };
-            }
-            Ok(())
-        })
     }
 
     /// The fused-node inputs OpenVINO reads, in the fused node's order.
@@ -849,9 +445,8 @@ impl Executable {
             // other way round).
             let building = self.placement_building();
             {
-                let mut st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
-                st.closing = true;
-                if !st.pending && self.writes.load(std::sync::atomic::Ordering::Acquire) == 0 && !building {
+                let idle = self.shapes.lock().unwrap_or_else(|e| e.into_inner()).close();
+                if idle && self.writes.load(std::sync::atomic::Ordering::Acquire) == 0 && !building {
                     return;
                 }
             }
@@ -1003,71 +598,5 @@ impl Executable {
         }
         drop(held);
         Ok(())
-    }
-}
-
-/// `onnx` with the named graph inputs given exact static shapes.
-fn with_input_shapes(onnx: &[u8], names: &[&str], shapes: &[Vec<i64>]) -> Result<Vec<u8>> {
-    use crate::onnx::proto::{ModelProto, ValueInfoProto};
-    use prost::Message;
-
-    let mut model = ModelProto::decode(onnx).map_err(|e| Error::ep_fail(format!("re-reading the subgraph: {e}")))?;
-    let graph = model.graph.as_mut().ok_or_else(|| Error::ep_fail("subgraph without a graph"))?;
-    for (name, dims) in names.iter().zip(shapes) {
-        let input = graph
-            .input
-            .iter_mut()
-            .find(|i| i.name == *name)
-            .ok_or_else(|| Error::ep_fail(format!("subgraph has no input {name}")))?;
-        let elem = match input.r#type.as_ref().and_then(|t| t.value.as_ref()) {
-            Some(crate::onnx::proto::type_proto::Value::TensorType(t)) => t.elem_type,
-            _ => return Err(Error::ep_fail(format!("input {name} is not a tensor"))),
-        };
-        let dims: Vec<Option<i64>> = dims.iter().map(|d| Some(*d)).collect();
-        *input = ValueInfoProto::tensor(name.to_string(), elem, Some(&dims));
-    }
-    Ok(model.encode_to_vec())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::onnx::proto::{GraphProto, ModelProto, NodeProto, ValueInfoProto};
-    use prost::Message;
-
-    #[test]
-    fn specializations_fit_the_weight_budget() {
-        const MB: u64 = 1 << 20;
-        assert_eq!(specializations_allowed(8, 11 * MB), 8, "PP-OCRv4 rec: the option's cap");
-        assert_eq!(specializations_allowed(8, 69 * MB), 3, "MiniLM");
-        assert_eq!(specializations_allowed(8, 438 * MB), 0, "BERT-base: none");
-        assert_eq!(specializations_allowed(8, 0), 8, "no weights");
-        assert_eq!(specializations_allowed(2, 11 * MB), 2);
-    }
-
-    #[test]
-    fn input_shapes_are_rewritten_exactly() {
-        let model = ModelProto {
-            ir_version: 8,
-            graph: Some(GraphProto {
-                node: vec![NodeProto {
-                    op_type: "Relu".into(),
-                    input: vec!["x".into()],
-                    output: vec!["y".into()],
-                    ..Default::default()
-                }],
-                input: vec![ValueInfoProto::tensor("x", 1, None)],
-                output: vec![ValueInfoProto::tensor("y", 1, None)],
-                ..Default::default()
-            }),
-            ..Default::default()
-        };
-        let out = with_input_shapes(&model.encode_to_vec(), &["x"], &[vec![2, 3]]).unwrap();
-        let back = ModelProto::decode(out.as_slice()).unwrap();
-        assert_eq!(back.graph.unwrap().input[0], ValueInfoProto::tensor("x", 1, Some(&[Some(2), Some(3)])));
-        let scalar = with_input_shapes(&model.encode_to_vec(), &["x"], &[vec![]]).unwrap();
-        let back = ModelProto::decode(scalar.as_slice()).unwrap();
-        assert_eq!(back.graph.unwrap().input[0], ValueInfoProto::tensor("x", 1, Some(&[])));
-        assert!(with_input_shapes(&model.encode_to_vec(), &["nope"], &[vec![1]]).is_err());
     }
 }
