@@ -55,8 +55,10 @@ def test_silero_vad_encoder_moves_to_ort_kernels_and_every_chunk_matches(models_
     # kernels for the rest; every chunk is compared with the CPU EP.
     result, log = _silero(models_dir, {}, 400)
     reports = [line for line in log.splitlines() if REPORT in line]
-    assert len(reports) == 1, f"expected one placement report, got {reports}\n{log[-3000:]}"
-    assert "ORT's CPU kernels compute it" in reports[0], reports[0]
+    # One verdict, after at most two close calls (a trial that a noisy moment made too close is run again).
+    assert 1 <= len(reports) <= 3, f"expected one to three placement reports, got {reports}\n{log[-3000:]}"
+    assert all("too close to call" in r for r in reports[:-1]), reports
+    assert "ORT's CPU kernels compute it" in reports[-1], reports
     # OpenVINO's convolutions sum in another order (up to 3e-4 on the state through the LSTM, measured); ORT's
     # kernels give the CPU EP's numbers: the last chunks show that they computed them.
     late = max(result["worst"][-100:])

@@ -1,7 +1,8 @@
 //! Measured placement, as a fused subgraph's runs carry it out (`runtime::placement` holds
 //! the trial's arithmetic): counting steady OpenVINO runs, building the CPU session in the
-//! background, alternating the two sides on the session's own runs, and, once ORT's kernels
-//! win, running them and telling the session (which records the verdict in the cache).
+//! background, alternating the two sides on the session's own runs (again after a close call),
+//! and, once ORT's kernels win, running them and telling the session (which records the verdict
+//! in the cache).
 
 use std::sync::Arc;
 
@@ -32,8 +33,10 @@ pub(super) enum Placement {
     Warming { runs: u32 },
     /// The CPU session is being built in the background.
     Building,
-    /// Both sides alternate on these input shapes.
-    Trial { cpu: Arc<CpuSession>, trial: Trial, shapes: Vec<Vec<i64>> },
+    /// Both sides alternate on these input shapes; `trials` counts this one.
+    Trial { cpu: Arc<CpuSession>, trial: Trial, shapes: Vec<Vec<i64>>, trials: u32 },
+    /// After a close call: OpenVINO computes `runs` runs, then a new trial on these shapes.
+    Pausing { cpu: Arc<CpuSession>, shapes: Vec<Vec<i64>>, runs: u32, trials: u32 },
     /// ORT's CPU kernels compute the subgraph.
     CpuEp(Arc<CpuSession>),
     /// OpenVINO computes the subgraph.
@@ -54,7 +57,7 @@ impl Executable {
         let Some(placement) = &self.placement else { return (None, false) };
         match &*placement.lock().unwrap_or_else(|e| e.into_inner()) {
             Placement::CpuEp(cpu) => (Some(cpu.clone()), false),
-            Placement::Trial { cpu, trial, shapes: s } if s == shapes => match trial.next() {
+            Placement::Trial { cpu, trial, shapes: s, .. } if s == shapes => match trial.next() {
                 Side::CpuEp => (Some(cpu.clone()), true),
                 Side::OpenVino => (None, true),
             },
@@ -68,12 +71,16 @@ impl Executable {
         let Some(placement) = &self.placement else { return };
         let mut p = placement.lock().unwrap_or_else(|e| e.into_inner());
         match (&mut *p, timed) {
-            (Placement::Trial { cpu, trial, .. }, Timed::Trial { cycle_us, run_us }) => {
+            (Placement::Trial { cpu, trial, shapes: s, trials }, Timed::Trial { cycle_us, run_us }) => {
                 let Some(winner) = trial.record(side, cycle_us, run_us) else { return };
                 let m = trial.medians();
+                let again = winner == Side::OpenVino && *trials < placement::TRIALS && trial.close_call();
                 let verdict = match winner {
-                    Side::CpuEp => "ORT's CPU kernels compute it",
-                    Side::OpenVino => "it stays on OpenVINO",
+                    Side::CpuEp => "ORT's CPU kernels compute it".to_string(),
+                    Side::OpenVino if again => {
+                        format!("too close to call, measured again after {} runs", placement::RETRY_AFTER)
+                    }
+                    Side::OpenVino => "it stays on OpenVINO".to_string(),
                 };
                 *self.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
                     "ovep: {}: measured {} us per run cycle on OpenVINO (its own run {} us), {} us on ORT's CPU \
@@ -82,6 +89,9 @@ impl Executable {
                 ));
                 *p = match winner {
                     Side::CpuEp => Placement::CpuEp(cpu.clone()),
+                    Side::OpenVino if again => {
+                        Placement::Pausing { cpu: cpu.clone(), shapes: std::mem::take(s), runs: 0, trials: *trials }
+                    }
                     Side::OpenVino => Placement::OpenVino,
                 };
                 drop(p);
@@ -92,6 +102,13 @@ impl Executable {
                     if let Some(hook) = self.on_cpu_ep.lock().unwrap_or_else(|e| e.into_inner()).take() {
                         hook(self.write_ticket());
                     }
+                }
+            }
+            (Placement::Pausing { cpu, shapes, runs, trials }, Timed::Run(_)) if side == Side::OpenVino => {
+                *runs += 1;
+                if *runs >= placement::RETRY_AFTER {
+                    let (cpu, shapes, trials) = (cpu.clone(), std::mem::take(shapes), *trials + 1);
+                    *p = Placement::Trial { cpu, trial: Trial::default(), shapes, trials };
                 }
             }
             (Placement::Warming { runs }, Timed::Run(us)) if side == Side::OpenVino => {
@@ -146,7 +163,9 @@ impl Executable {
         let Some(placement) = &self.placement else { return };
         let mut p = placement.lock().unwrap_or_else(|e| e.into_inner());
         *p = match built {
-            Ok(cpu) if !self.is_settling() => Placement::Trial { cpu: Arc::new(cpu), trial: Trial::default(), shapes },
+            Ok(cpu) if !self.is_settling() => {
+                Placement::Trial { cpu: Arc::new(cpu), trial: Trial::default(), shapes, trials: 1 }
+            }
             Ok(_) => Placement::OpenVino,
             Err(e) => {
                 *self.report.lock().unwrap_or_else(|e| e.into_inner()) =
