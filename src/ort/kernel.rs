@@ -20,9 +20,7 @@ impl KernelContext {
     /// Input `i`'s type, shape and data (ORT's memory, not copied). `None` when the input
     /// is an omitted optional one.
     pub fn input(&self, i: usize) -> Result<Option<TensorData>> {
-        let mut v: *const OrtValue = ptr::null();
-        // SAFETY: live context.
-        unsafe { check((api().KernelContext_GetInput)(self.0, i, &mut v))? };
+        let v = self.input_value(i)?;
         if v.is_null() {
             return Ok(None);
         }
