@@ -93,12 +93,6 @@ impl Trial {
         Some(if saved > 0 && saved * 10 >= m.openvino_run { Side::CpuEp } else { Side::OpenVino })
     }
 
-    /// Whether ORT's kernels were faster, if not by the margin (ask once the trial decided).
-    pub fn close_call(&mut self) -> bool {
-        let m = self.medians();
-        m.cpu_ep_cycle < m.openvino_cycle
-    }
-
     /// The medians in microseconds, for the verdict and the log.
     pub fn medians(&mut self) -> Medians {
         Medians {
@@ -115,6 +109,13 @@ pub struct Medians {
     pub openvino_cycle: u64,
     pub openvino_run: u64,
     pub cpu_ep_cycle: u64,
+}
+
+impl Medians {
+    /// Whether ORT's kernels were faster, if not by the margin (of a trial that kept OpenVINO).
+    pub fn close_call(&self) -> bool {
+        self.cpu_ep_cycle < self.openvino_cycle
+    }
 }
 
 fn median(v: &mut [u64]) -> u64 {
@@ -196,10 +197,10 @@ mod tests {
     fn a_close_call_is_told_from_a_clear_one() {
         let mut t = Trial::default();
         assert_eq!(run(&mut t, 100, 95), Some(Side::OpenVino));
-        assert!(t.close_call(), "ORT's kernels were faster, under the margin");
+        assert!(t.medians().close_call(), "ORT's kernels were faster, under the margin");
         let mut t = Trial::default();
         assert_eq!(run(&mut t, 100, 120), Some(Side::OpenVino));
-        assert!(!t.close_call(), "OpenVINO was faster");
+        assert!(!t.medians().close_call(), "OpenVINO was faster");
     }
 
     #[test]

@@ -74,7 +74,7 @@ impl Executable {
             (Placement::Trial { cpu, trial, shapes: s, trials }, Timed::Trial { cycle_us, run_us }) => {
                 let Some(winner) = trial.record(side, cycle_us, run_us) else { return };
                 let m = trial.medians();
-                let again = winner == Side::OpenVino && *trials < placement::TRIALS && trial.close_call();
+                let again = winner == Side::OpenVino && *trials < placement::TRIALS && m.close_call();
                 let verdict = match winner {
                     Side::CpuEp => "ORT's CPU kernels compute it".to_string(),
                     Side::OpenVino if again => {
