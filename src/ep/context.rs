@@ -173,7 +173,12 @@ pub fn node_attributes(
 
 /// Whether ORT offered an EPContext node written by ovep.
 pub fn is_ours(node: &NodeSnapshot) -> bool {
-    node.op_type == OP_TYPE && node.domain == DOMAIN && node.attr_bytes("source") == Some(EP_NAME.as_bytes())
+    written_by_ovep(&node.op_type, &node.domain, node.attr_bytes("source"))
+}
+
+/// Whether a node of this type, domain and `source` attribute is an EPContext node ovep wrote.
+pub fn written_by_ovep(op_type: &str, domain: &str, source: Option<&[u8]>) -> bool {
+    op_type == OP_TYPE && domain == DOMAIN && source == Some(EP_NAME.as_bytes())
 }
 
 /// An ovep EPContext node's notes, checked against this session's OpenVINO and device.

@@ -18,7 +18,6 @@ use std::time::{Duration, Instant};
 use prost::Message;
 
 use super::context::{self, Identity};
-use super::factory::EP_NAME;
 use super::options::{Options, PREFIX};
 use crate::cache::resolve_dir;
 use crate::error::{Error, Result};
@@ -147,9 +146,7 @@ fn register(context_model: &Path, device: &str, options: &Options) -> Result<Wor
     map.retain(|_, s| !(s.is_done() && s.started.elapsed() > UNCLAIMED));
     for node in model.graph.iter().flat_map(|g| g.node.iter()) {
         let attr = |name: &str| node.attribute.iter().find(|a| a.name == name);
-        let ours = node.op_type == context::OP_TYPE
-            && node.domain == context::DOMAIN
-            && attr("source").is_some_and(|a| a.s == EP_NAME.as_bytes());
+        let ours = context::written_by_ovep(&node.op_type, &node.domain, attr("source").map(|a| a.s.as_slice()));
         let Some(ctx) = attr("ep_cache_context").filter(|_| ours) else { continue };
         let Ok(notes) = context::check_notes(&node.name, attr("notes").map(|a| a.s.as_slice()), &identity) else {
             continue;
