@@ -1,7 +1,7 @@
 """The cost of a new input shape: the first run at each of N new shapes against steady runs at shapes already
 seen, for ovep, ORT's CPU EP and plain OpenVINO (the model compiled dynamic, as ovep's generic model is), one
-process each, shapes in the same order. Also the RSS growth over the N shapes. `ovep-mem` is ovep with
-`max_cached_shapes=1`, its memory-first setting (fewer OpenVINO kernels kept per shape).
+process each, shapes in the same order. Also the RSS growth over the N shapes. `ovep-fast` is ovep with
+`cpu_kernel_cache=1024`, its speed-first setting (more of OpenVINO's per-shape executors kept, for more memory).
 
     .venv/bin/python bench/new_shapes.py                          (PP-OCRv4 rec, widths 160..480)
     .venv/bin/python bench/new_shapes.py --shapes 50
@@ -47,7 +47,7 @@ else:
         sys.path.insert(0, sys.argv[4])
         import ovep
         so.add_provider_for_devices([d for d in ovep.register(ort) if dict(d.ep_metadata).get("ov_device") == "CPU"],
-                                    {"cache_dir": "", **({"max_cached_shapes": "1"} if runtime == "ovep-mem" else {})})
+                                    {"cache_dir": "", **({"cpu_kernel_cache": "1024"} if runtime == "ovep-fast" else {})})
         sess = ort.InferenceSession(model, sess_options=so)
     else:
         sess = ort.InferenceSession(model, sess_options=so, providers=["CPUExecutionProvider"])
@@ -79,7 +79,7 @@ def main() -> int:
     if env is None:
         sys.exit(lib)
     results = {}
-    for runtime in ("ovep", "ovep-mem", "cpu", "openvino"):
+    for runtime in ("ovep", "ovep-fast", "cpu", "openvino"):
         p = subprocess.run([sys.executable, "-c", CHILD, runtime, args.model, str(args.shapes),
                             str(HERE.parent / "python")], capture_output=True, text=True, env={**os.environ, **env})
         if p.returncode != 0:
@@ -90,7 +90,7 @@ def main() -> int:
     for name, r in results.items():
         print(f"{name:10} {r['first_ms']:13.1f} {r['steady_ms']:10.1f} {r['first_ms'] / r['steady_ms']:11.2f} "
               f"{r['rss_last'] / r['rss_first']:15.2f}")
-    for mine in ("ovep", "ovep-mem"):
+    for mine in ("ovep", "ovep-fast"):
         o = results[mine]
         for peer in ("cpu", "openvino"):
             print(f"{mine} / {peer}: new shape {o['first_ms'] / results[peer]['first_ms']:.2f}, "

@@ -11,7 +11,7 @@ from sessions import CHILD_IMPORTS_OVEP, assert_ovep_ran, child_result, cpu_sess
 pytestmark = pytest.mark.usefixtures("ovep_devices")
 
 VALID_KEYS = ["device_type", "precision", "performance_hint", "num_threads", "min_subgraph_nodes",
-              "max_cached_shapes", "openvino_library", "cache_dir", "cache_max_bytes",
+              "max_cached_shapes", "cpu_kernel_cache", "openvino_library", "cache_dir", "cache_max_bytes",
               "placement"]
 
 
@@ -45,6 +45,7 @@ def test_bad_precision(synthetic_models):
     ("num_threads", "-1"),
     ("min_subgraph_nodes", "0"),
     ("max_cached_shapes", "0"),
+    ("cpu_kernel_cache", "-1"),
     ("performance_hint", "FASTEST"),
 ])
 def test_bad_value_names_the_key(synthetic_models, key, value):
@@ -67,7 +68,7 @@ def test_bf16_runs_within_loose_tolerance(synthetic_models):
 @pytest.mark.parametrize("options", [
     {"device_type": "CPU"},
     {"device_type": "CPU", "precision": "f32", "performance_hint": "THROUGHPUT", "num_threads": 1,
-     "min_subgraph_nodes": 1, "max_cached_shapes": 2},
+     "min_subgraph_nodes": 1, "max_cached_shapes": 2, "cpu_kernel_cache": 0},
     {"performance_hint": "LATENCY", "num_threads": 0},
 ])
 def test_valid_options_work(synthetic_models, options):

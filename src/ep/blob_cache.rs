@@ -36,7 +36,7 @@ use crate::runtime::export_check::Verdict;
 const WRITE_DELAY_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Compile properties that say where or how much to keep, or how threads are placed, not what
-/// is compiled: moving a cache or changing `max_cached_shapes` must not change its keys.
+/// is compiled: moving a cache or changing `cpu_kernel_cache` must not change its keys.
 /// (OpenVINO's CPU import takes `CPU_RUNTIME_CACHE_CAPACITY` and `ENABLE_CPU_PINNING` from its
 /// caller, not from the blob: checked on 2026.4.)
 const KEY_EXCLUDED_PROPERTIES: &[&str] = &["CACHE_DIR", "CPU_RUNTIME_CACHE_CAPACITY", "ENABLE_CPU_PINNING"];

@@ -23,8 +23,12 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "max_cached_shapes",
-        "shapes whose compiled state is kept per subgraph for dynamic inputs: shape-specialized models and \
-         OpenVINO's per-shape CPU kernels (default 8)",
+        "shapes whose shape-specialized compiled models are kept per subgraph for dynamic inputs (default 8)",
+    ),
+    (
+        "cpu_kernel_cache",
+        "OpenVINO CPU executors kept for node shapes no longer in use, per compiled model (default 128: \
+         RSS within 1.3x over 100 new shapes; 1024 makes new shapes ~35 % faster at ~2.3x RSS)",
     ),
     ("openvino_library", "path to libopenvino_c.so (or its directory) when it is not found automatically"),
     (
@@ -74,6 +78,8 @@ pub struct Options {
     pub num_threads: u32,
     pub min_subgraph_nodes: usize,
     pub max_cached_shapes: usize,
+    /// OpenVINO's `CPU_RUNTIME_CACHE_CAPACITY` (`ov::memory_bounds`).
+    pub cpu_kernel_cache: usize,
     pub openvino_library: Option<String>,
     /// None: not given (the environment decides); Some("") turns the cache off.
     pub cache_dir: Option<String>,
@@ -101,6 +107,7 @@ impl Default for Options {
             num_threads: 0,
             min_subgraph_nodes: DEFAULT_MIN_SUBGRAPH_NODES,
             max_cached_shapes: DEFAULT_MAX_CACHED_SHAPES,
+            cpu_kernel_cache: crate::ov::memory_bounds::DEFAULT_RUNTIME_CACHE_CAPACITY,
             openvino_library: None,
             cache_dir: None,
             cache_max_bytes: crate::cache::DEFAULT_MAX_BYTES,
@@ -160,6 +167,9 @@ impl Options {
             "max_cached_shapes" => {
                 self.max_cached_shapes =
                     v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| bad_value(key, value, "an integer >= 1"))?;
+            }
+            "cpu_kernel_cache" => {
+                self.cpu_kernel_cache = v.parse().map_err(|_| bad_value(key, value, "an integer >= 0"))?;
             }
             "openvino_library" => self.openvino_library = (!v.is_empty()).then(|| v.to_string()),
             "cache_dir" => self.cache_dir = Some(v.to_string()),
@@ -249,6 +259,8 @@ mod tests {
             ("num_threads", "abc"),
             ("min_subgraph_nodes", "0"),
             ("max_cached_shapes", "-1"),
+            ("cpu_kernel_cache", "-1"),
+            ("cpu_kernel_cache", "many"),
             ("device_type", "TPU"),
             ("device_type", "GPU."),
             ("device_type", "AUTO:"),

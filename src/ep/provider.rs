@@ -698,9 +698,9 @@ fn compile_properties(options: &Options, device: &str, gpu_cache: Option<&std::p
             // at f32 that alone moved results 0.4% from ORT's. f32 means f32.
             props.push(("DYNAMIC_QUANTIZATION_GROUP_SIZE".into(), "0".into()));
         }
-        // OpenVINO's per-shape executors of a dynamic model, bounded by the shapes ovep keeps.
-        let entries = crate::ov::memory_bounds::runtime_cache_capacity(options.max_cached_shapes);
-        props.push(("CPU_RUNTIME_CACHE_CAPACITY".into(), entries.to_string()));
+        // OpenVINO's per-shape executors of a dynamic model: bounded so that new shapes cost
+        // little memory (`ov::memory_bounds`).
+        props.push(("CPU_RUNTIME_CACHE_CAPACITY".into(), options.cpu_kernel_cache.to_string()));
         if options.num_threads > 0 {
             props.push(("INFERENCE_NUM_THREADS".into(), options.num_threads.to_string()));
         }
@@ -736,7 +736,7 @@ mod tests {
         assert!(p.contains(&("INFERENCE_PRECISION_HINT".into(), "f32".into())));
         assert!(p.contains(&("PERFORMANCE_HINT".into(), "LATENCY".into())));
         assert!(!p.iter().any(|(k, _)| k == "INFERENCE_NUM_THREADS"));
-        assert!(p.contains(&("CPU_RUNTIME_CACHE_CAPACITY".into(), "1024".into())));
+        assert!(p.contains(&("CPU_RUNTIME_CACHE_CAPACITY".into(), "128".into())));
         assert!(p.contains(&("ENABLE_CPU_PINNING".into(), "NO".into())));
         o.num_threads = 2;
         o.precision = Precision::Auto;
