@@ -85,10 +85,9 @@ fn check_context(dir: &Path, here: Option<(&str, &[String])>) -> Option<String> 
         }
     }
     for node in model.graph.iter().flat_map(|g| g.node.iter()).filter(|n| n.op_type == context::OP_TYPE) {
-        let attr = |name: &str| node.attribute.iter().find(|a| a.name == name);
-        let notes: Option<Notes> = attr("notes").and_then(|a| serde_json::from_slice(&a.s).ok());
-        let (Some(notes), Some(ctx)) = (notes, attr("ep_cache_context")) else { continue };
-        let embedded = attr("embed_mode").is_none_or(|a| a.i == 1);
+        let notes: Option<Notes> = node.attr("notes").and_then(|a| serde_json::from_slice(&a.s).ok());
+        let (Some(notes), Some(ctx)) = (notes, node.attr("ep_cache_context")) else { continue };
+        let embedded = context::embedded(node.attr("embed_mode").map(|a| a.i));
         if let Err(e) = context::blob_from(&node.name, embedded, &ctx.s, &notes, Some(dir)) {
             return Some(e.message);
         }

@@ -220,8 +220,13 @@ pub fn load_blob(node: &NodeSnapshot, notes: &Notes, model_dir: Option<&Path>) -
     let Some(context) = node.attr_bytes("ep_cache_context") else {
         bail!("ovep: EPContext node {} has no ep_cache_context", node.name)
     };
-    let embedded = node.attr_int("embed_mode").unwrap_or(1) == 1;
-    blob_from(&node.name, embedded, context, notes, model_dir)
+    blob_from(&node.name, embedded(node.attr_int("embed_mode")), context, notes, model_dir)
+}
+
+/// Whether an EPContext node's `ep_cache_context` holds the blob itself (`embed_mode` 1, the
+/// contrib op's default when the attribute is absent) or a file name beside the model (0).
+pub fn embedded(embed_mode: Option<i64>) -> bool {
+    embed_mode.unwrap_or(1) == 1
 }
 
 /// An EPContext blob from its `ep_cache_context` (embedded, or a file name beside the

@@ -145,10 +145,9 @@ fn register(context_model: &Path, device: &str, options: &Options) -> Result<Wor
     let map = guard.get_or_insert_with(HashMap::new);
     map.retain(|_, s| !(s.is_done() && s.started.elapsed() > UNCLAIMED));
     for node in model.graph.iter().flat_map(|g| g.node.iter()) {
-        let attr = |name: &str| node.attribute.iter().find(|a| a.name == name);
-        let ours = context::written_by_ovep(&node.op_type, &node.domain, attr("source").map(|a| a.s.as_slice()));
-        let Some(ctx) = attr("ep_cache_context").filter(|_| ours) else { continue };
-        let Ok(notes) = context::check_notes(&node.name, attr("notes").map(|a| a.s.as_slice()), &identity) else {
+        let ours = context::written_by_ovep(&node.op_type, &node.domain, node.attr("source").map(|a| a.s.as_slice()));
+        let Some(ctx) = node.attr("ep_cache_context").filter(|_| ours) else { continue };
+        let Ok(notes) = context::check_notes(&node.name, node.attr("notes").map(|a| a.s.as_slice()), &identity) else {
             continue;
         };
         let key = context::shared_key(&notes, device, &properties);
@@ -157,7 +156,7 @@ fn register(context_model: &Path, device: &str, options: &Options) -> Result<Wor
         }
         let slot = Arc::new(Slot { result: Mutex::new(None), done: Condvar::new(), started: Instant::now() });
         map.insert(key, slot.clone());
-        let embedded = attr("embed_mode").is_none_or(|a| a.i == 1);
+        let embedded = context::embedded(node.attr("embed_mode").map(|a| a.i));
         jobs.push(Job { slot, name: node.name.clone(), embedded, context: ctx.s.clone(), notes });
     }
     Ok(Work { core, device: device.to_string(), properties, dir, jobs })

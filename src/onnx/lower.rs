@@ -169,7 +169,7 @@ fn reduction_with_runtime_axes(
     constants: &std::collections::HashSet<String>,
 ) -> Option<Vec<NodeProto>> {
     let axes = n.input.get(1).filter(|a| !a.is_empty())?;
-    let keepdims = n.attribute.iter().find(|a| a.name == "keepdims").map_or(1, |a| a.i);
+    let keepdims = n.attr("keepdims").map_or(1, |a| a.i);
     if keepdims != 0 || constants.contains(axes) {
         return None;
     }
@@ -218,7 +218,7 @@ mod tests {
         let mut g = GraphProto { node: vec![n.clone()], ..Default::default() };
         lower(&mut g, 18, &facts);
         assert_eq!(ops(&g), ["ReduceSum", "Reshape"]);
-        assert_eq!(g.node[0].attribute.iter().find(|a| a.name == "keepdims").map(|a| a.i), Some(1));
+        assert_eq!(g.node[0].attr("keepdims").map(|a| a.i), Some(1));
         assert_eq!(g.node[1].output, ["r"]);
         assert_eq!(g.initializer[0].dims, [2]);
 

@@ -104,6 +104,13 @@ pub struct NodeProto {
     pub doc_string: String,
 }
 
+impl NodeProto {
+    /// The attribute called `name`, if the node has one.
+    pub fn attr(&self, name: &str) -> Option<&AttributeProto> {
+        self.attribute.iter().find(|a| a.name == name)
+    }
+}
+
 /// Which value field of an [`AttributeProto`] is in use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
 #[repr(i32)]
