@@ -7,7 +7,8 @@ process each, shapes in the same order. Also the RSS growth over the N shapes. `
     .venv/bin/python bench/new_shapes.py --shapes 50
 
 Printed: median first-run-at-a-new-shape and median steady time per runtime, their ratio, and ovep's new-shape
-time against each peer's.
+time against each peer's. Then a recurring workload (widths drawn from 11, as an OCR stream's recur): time per
+run against the CPU EP, where ovep's default grows OpenVINO's kernel cache (`ov/memory_bounds.rs`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ HERE = Path(__file__).resolve().parent
 CHILD = r"""
 import json, os, statistics, sys, time
 import numpy as np
-runtime, model, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runtime, model, n, workload = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[5]
 widths = [160 + (k * 37) % 321 for k in range(n)]  # n distinct widths in 160..480, scrambled
 assert len(set(widths)) == n
 def rss():
@@ -54,6 +55,14 @@ else:
     name = sess.get_inputs()[0].name
     run = lambda x: sess.run(None, {name: x})
 rng = np.random.default_rng(0)
+if workload == "recurring":  # 400 runs at widths drawn from 11, as an OCR stream's recur
+    drawn = [160 + 32 * int(k) for k in rng.integers(11, size=400)]
+    xs = {w: rng.random((1, 3, 48, w), dtype=np.float32) for w in set(drawn)}
+    times = []
+    for w in drawn:
+        t = time.perf_counter(); run(xs[w]); times.append((time.perf_counter() - t) * 1e3)
+    print(json.dumps({"mean_ms": statistics.mean(times[200:]), "rss": rss()}))
+    sys.exit(0)
 first, steady, rss0 = [], [], None
 for i, w in enumerate(widths):
     x = rng.random((1, 3, 48, w), dtype=np.float32)
@@ -78,13 +87,15 @@ def main() -> int:
     env, lib = ovep_env()
     if env is None:
         sys.exit(lib)
-    results = {}
+    results, recurring = {}, {}
     for runtime in ("ovep", "ovep-fast", "cpu", "openvino"):
-        p = subprocess.run([sys.executable, "-c", CHILD, runtime, args.model, str(args.shapes),
-                            str(HERE.parent / "python")], capture_output=True, text=True, env={**os.environ, **env})
-        if p.returncode != 0:
-            sys.exit(f"{runtime} failed:\n{p.stderr[-3000:]}")
-        results[runtime] = json.loads(p.stdout.strip().splitlines()[-1])
+        for workload, into in (("new", results), ("recurring", recurring)):
+            p = subprocess.run([sys.executable, "-c", CHILD, runtime, args.model, str(args.shapes),
+                                str(HERE.parent / "python"), workload], capture_output=True, text=True,
+                               env={**os.environ, **env})
+            if p.returncode != 0:
+                sys.exit(f"{runtime} ({workload}) failed:\n{p.stderr[-3000:]}")
+            into[runtime] = json.loads(p.stdout.strip().splitlines()[-1])
     print(f"{Path(args.model).name}, {args.shapes} new shapes (1x3x48xW), medians, {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"{'runtime':10} {'new shape ms':>13} {'steady ms':>10} {'new/steady':>11} {'RSS last/first':>15}")
     for name, r in results.items():
@@ -95,6 +106,10 @@ def main() -> int:
         for peer in ("cpu", "openvino"):
             print(f"{mine} / {peer}: new shape {o['first_ms'] / results[peer]['first_ms']:.2f}, "
                   f"steady {o['steady_ms'] / results[peer]['steady_ms']:.2f}")
+    print("\nrecurring widths: 400 runs at widths drawn from 11 (160..480), mean of the last 200")
+    print(f"{'runtime':10} {'ms per run':>11} {'/ cpu':>7} {'RSS MiB':>8}")
+    for name, r in recurring.items():
+        print(f"{name:10} {r['mean_ms']:11.1f} {r['mean_ms'] / recurring['cpu']['mean_ms']:7.2f} {r['rss']:8.0f}")
     return 0
 
 

@@ -27,8 +27,8 @@ pub const KEYS: &[(&str, &str)] = &[
     ),
     (
         "cpu_kernel_cache",
-        "OpenVINO CPU executors kept for node shapes no longer in use, per compiled model (default 128: \
-         RSS within 1.3x over 100 new shapes; 1024 makes new shapes ~35 % faster at ~2.3x RSS)",
+        "OpenVINO CPU executors kept for node shapes no longer in use, per compiled model (default: 128, \
+         grown to 1024 for a subgraph whose input shapes recur; a number fixes it)",
     ),
     ("openvino_library", "path to libopenvino_c.so (or its directory) when it is not found automatically"),
     (
@@ -78,8 +78,9 @@ pub struct Options {
     pub num_threads: u32,
     pub min_subgraph_nodes: usize,
     pub max_cached_shapes: usize,
-    /// OpenVINO's `CPU_RUNTIME_CACHE_CAPACITY` (`ov::memory_bounds`).
-    pub cpu_kernel_cache: usize,
+    /// OpenVINO's `CPU_RUNTIME_CACHE_CAPACITY` (`ov::memory_bounds`); None: ovep's default,
+    /// which grows where input shapes recur.
+    pub cpu_kernel_cache: Option<usize>,
     pub openvino_library: Option<String>,
     /// None: not given (the environment decides); Some("") turns the cache off.
     pub cache_dir: Option<String>,
@@ -107,7 +108,7 @@ impl Default for Options {
             num_threads: 0,
             min_subgraph_nodes: DEFAULT_MIN_SUBGRAPH_NODES,
             max_cached_shapes: DEFAULT_MAX_CACHED_SHAPES,
-            cpu_kernel_cache: crate::ov::memory_bounds::DEFAULT_RUNTIME_CACHE_CAPACITY,
+            cpu_kernel_cache: None,
             openvino_library: None,
             cache_dir: None,
             cache_max_bytes: crate::cache::DEFAULT_MAX_BYTES,
@@ -169,7 +170,7 @@ impl Options {
                     v.parse().ok().filter(|n| *n >= 1).ok_or_else(|| bad_value(key, value, "an integer >= 1"))?;
             }
             "cpu_kernel_cache" => {
-                self.cpu_kernel_cache = v.parse().map_err(|_| bad_value(key, value, "an integer >= 0"))?;
+                self.cpu_kernel_cache = Some(v.parse().map_err(|_| bad_value(key, value, "an integer >= 0"))?);
             }
             "openvino_library" => self.openvino_library = (!v.is_empty()).then(|| v.to_string()),
             "cache_dir" => self.cache_dir = Some(v.to_string()),

@@ -95,6 +95,12 @@ impl Ep {
             },
             name: CString::new(EP_NAME).expect("no NUL"),
             target: Arc::new(CompileTarget {
+                // ovep's default kernel cache grows where shapes recur; a size the user chose stays.
+                grown_properties: options
+                    .cpu_kernel_cache
+                    .is_none()
+                    .then(|| crate::ov::memory_bounds::grown(&properties))
+                    .flatten(),
                 properties,
                 max_cached_shapes: options.max_cached_shapes,
                 measured_placement: options.measured_placement,
@@ -700,7 +706,8 @@ fn compile_properties(options: &Options, device: &str, gpu_cache: Option<&std::p
         }
         // OpenVINO's per-shape executors of a dynamic model: bounded so that new shapes cost
         // little memory (`ov::memory_bounds`).
-        props.push(("CPU_RUNTIME_CACHE_CAPACITY".into(), options.cpu_kernel_cache.to_string()));
+        let entries = options.cpu_kernel_cache.unwrap_or(crate::ov::memory_bounds::DEFAULT_RUNTIME_CACHE_CAPACITY);
+        props.push((crate::ov::memory_bounds::RUNTIME_CACHE.into(), entries.to_string()));
         if options.num_threads > 0 {
             props.push(("INFERENCE_NUM_THREADS".into(), options.num_threads.to_string()));
         }

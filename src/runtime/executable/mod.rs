@@ -32,6 +32,7 @@ use super::export_check::{compare_models, Probe, Verdict};
 use super::placement::Side;
 use super::weight_copy::WeightCopy;
 
+mod kernel_cache;
 mod placing;
 mod specialize;
 
@@ -122,6 +123,9 @@ pub struct CompileTarget {
     pub device: String,
     /// Compile properties (precision, performance hint, threads).
     pub properties: Vec<(String, String)>,
+    /// The properties of a dynamic model whose input shapes recur: a bigger CPU kernel cache
+    /// (`kernel_cache`). None: the size stays (a GPU, or one the user chose).
+    pub grown_properties: Option<Vec<(String, String)>>,
     pub max_cached_shapes: usize,
     /// Small subgraphs may be handed to ORT's CPU kernels when measured faster (`placement`).
     pub measured_placement: bool,
@@ -165,8 +169,9 @@ pub struct Executable {
     /// The model compiled as converted (dynamic dimensions stay dynamic): serves every
     /// shape from the first run on, so no compile sits on the first inference. None when
     /// the device cannot compile the dynamic form (e.g. the CPU plugin refuses inputs of
-    /// dynamic rank): then each new shape is specialized before it runs.
-    generic: Option<Arc<Compiled>>,
+    /// dynamic rank): then each new shape is specialized before it runs. Replaced once, by
+    /// the same model with a bigger CPU kernel cache, if its input shapes recur (`kernel_cache`).
+    generic: Mutex<Option<Arc<Compiled>>>,
     /// The model has dynamic inputs: frequent shapes get specialized compiles.
     dynamic: bool,
     shapes: Mutex<ShapeState>,
@@ -180,7 +185,7 @@ pub struct Executable {
     /// The ONNX form's graph inputs and their fused-node input indices (a CPU session reads
     /// all of them, even those OpenVINO dropped).
     graph_inputs: Vec<(String, usize)>,
-    /// What placement decided, for the session's log (`take_report`).
+    /// What placement or the kernel cache's growth did, for the session's log (`take_report`).
     report: Mutex<Option<String>>,
     /// Called once if placement hands the subgraph to ORT's kernels (`when_placed_on_cpu_ep`).
     on_cpu_ep: Mutex<Option<PlacedHook>>,
@@ -301,7 +306,7 @@ impl Executable {
             weight_inputs,
             inputs,
             outputs,
-            generic,
+            generic: Mutex::new(generic),
             dynamic,
             shapes,
             probe_wanted: std::sync::atomic::AtomicBool::new(false),
@@ -356,7 +361,7 @@ impl Executable {
     /// The generic compiled model in OpenVINO's export format (None when there is no
     /// generic model: every shape is specialized).
     pub fn export_generic(&self) -> Result<Option<Blob>> {
-        let Some(generic) = &self.generic else { return Ok(None) };
+        let Some(generic) = self.generic() else { return Ok(None) };
         if let Some(blob) = generic.model.imported_from() {
             return Ok(Some(blob.clone()));
         }
@@ -384,7 +389,7 @@ impl Executable {
     /// some invalid ones rather than failing. A blob this executable was imported from is not
     /// checked again.
     pub fn check_export(&self, blob: &Blob) -> Verdict {
-        let Some(generic) = &self.generic else { return Verdict::Unchecked("no generic model".into()) };
+        let Some(generic) = self.generic() else { return Verdict::Unchecked("no generic model".into()) };
         if generic.model.imported_from().is_some() {
             return Verdict::Same;
         }
@@ -459,7 +464,12 @@ impl Executable {
 
     /// The compiled model serving every shape (to share with other sessions).
     pub fn generic_model(&self) -> Option<Arc<CompiledModel>> {
-        self.generic.as_ref().map(|g| g.model.clone())
+        self.generic().map(|g| g.model.clone())
+    }
+
+    /// The compiled model serving every shape it accepts.
+    fn generic(&self) -> Option<Arc<Compiled>> {
+        self.generic.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Whether a run has finished (successfully or not).

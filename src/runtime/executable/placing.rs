@@ -197,9 +197,9 @@ impl Executable {
         *self.on_cpu_ep.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
     }
 
-    /// What measured placement decided since the last call, for the session's log.
+    /// What measured placement decided (or the kernel cache's growth did) since the last call,
+    /// for the session's log.
     pub fn take_report(&self) -> Option<String> {
-        self.placement.as_ref()?;
         self.report.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use super::kernel_cache::Recurrence;
 use super::{Compiled, Executable};
 use crate::error::{Error, Result};
 use crate::ort::kernel::KernelContext;
@@ -64,10 +65,13 @@ pub(super) struct ShapeState {
     /// How many specialized models the weights allow (`specializations_allowed`), known at
     /// the first shape worth specializing.
     allowed: Option<usize>,
-    /// One specialization at a time per subgraph: the machine has few cores to spare.
-    pending: bool,
+    /// One specialization (or kernel cache growth) at a time per subgraph: the machine has
+    /// few cores to spare.
+    pub(super) pending: bool,
     /// The session is ending: no new specialization (see `settle`).
-    closing: bool,
+    pub(super) closing: bool,
+    /// Whether shapes come back to the generic model (`kernel_cache`).
+    pub(super) recurrence: Recurrence,
 }
 
 impl ShapeState {
@@ -79,6 +83,7 @@ impl ShapeState {
             allowed: None,
             pending: false,
             closing: false,
+            recurrence: Recurrence::default(),
         }
     }
 
@@ -103,7 +108,7 @@ impl Executable {
         shapes: &[Vec<i64>],
         ctx: &KernelContext,
     ) -> Result<(Arc<Compiled>, Served)> {
-        let Some(generic) = self.generic.as_ref().filter(|g| g.accepts(shapes)) else {
+        let Some(generic) = self.generic().filter(|g| g.accepts(shapes)) else {
             return Ok((self.specialized_now(shapes, ctx)?, Served::Other));
         };
         if !self.dynamic {
@@ -132,6 +137,9 @@ impl Executable {
             st = self.shapes.lock().unwrap_or_else(|e| e.into_inner());
         }
         let mut seen = st.seen.get(shapes).unwrap_or_default();
+        if st.recurrence.note(shapes, seen.count > 0) {
+            self.grow_kernel_cache(&mut st, &generic, ctx);
+        }
         seen.count = seen.count.saturating_add(1);
         // Until the trial specialization is judged, no second one; after a "does not pay", none.
         let wanted = match st.payoff.verdict() {
