@@ -5,11 +5,12 @@
 //! (`ov::memory_bounds` has the measurements). When shapes keep coming back after others, as
 //! an OCR stream's widths do, the small cache makes their executors again on nearly every run;
 //! the generic model is then replaced, once and in the background, by the same model with the
-//! grown cache: imported again from its blob, or compiled again from its ONNX form.
+//! grown cache: imported again from its blob, or compiled again from its ONNX form (over a
+//! copy of the weights, so not for a model whose weights exceed a specialization's budget).
 
 use std::sync::Arc;
 
-use super::specialize::ShapeState;
+use super::specialize::{ShapeState, SPECIALIZED_WEIGHT_BUDGET};
 use super::{Compiled, Executable};
 use crate::cache::Blob;
 use crate::error::Result;
@@ -68,6 +69,9 @@ impl Executable {
         st.recurrence.started = true;
         let source = match generic.model.imported_from() {
             Some(blob) => Source::Blob(blob.clone()),
+            // Compiled again over a copy of the weights, which the grown model keeps: within the
+            // budget a shape specialization has, for the same reason.
+            None if self.weight_bytes(ctx) > SPECIALIZED_WEIGHT_BUDGET => return,
             None => match self.owned_onnx(ctx) {
                 Ok((onnx, weights)) => Source::Onnx(onnx, weights),
                 Err(_) => return, // no ONNX form to compile again (an EPContext blob's model)
