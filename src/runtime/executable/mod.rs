@@ -472,6 +472,12 @@ impl Executable {
         self.generic.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// What measured placement decided, or the kernel cache's growth did, since the last call,
+    /// for the session's log.
+    pub fn take_report(&self) -> Option<String> {
+        self.report.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+
     /// Whether a run has finished (successfully or not).
     pub fn has_run(&self) -> bool {
         self.ran.load(std::sync::atomic::Ordering::Acquire)

@@ -197,12 +197,6 @@ impl Executable {
         *self.on_cpu_ep.lock().unwrap_or_else(|e| e.into_inner()) = Some(hook);
     }
 
-    /// What measured placement decided (or the kernel cache's growth did) since the last call,
-    /// for the session's log.
-    pub fn take_report(&self) -> Option<String> {
-        self.report.lock().unwrap_or_else(|e| e.into_inner()).take()
-    }
-
     /// Run on the CPU session: ORT's values in, outputs copied into the fused node's.
     pub(super) fn run_on_cpu(&self, cpu: &CpuSession, ctx: &KernelContext) -> Result<()> {
         let values = self.graph_inputs.iter().map(|(_, k)| ctx.input_value(*k)).collect::<Result<Vec<_>>>()?;
