@@ -110,7 +110,7 @@ impl Executable {
             }
             Err(e) => format!("ovep: {}: OpenVINO's CPU kernel cache stays small: {e}", self.name),
         };
-        *self.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
+        self.report(report);
         self.shapes.lock().unwrap_or_else(|e| e.into_inner()).pending = false;
     }
 }

@@ -478,6 +478,11 @@ impl Executable {
         self.report.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 
+    /// Leave `message` for the session's log, which takes it after the next run (`take_report`).
+    fn report(&self, message: String) {
+        *self.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(message);
+    }
+
     /// Whether a run has finished (successfully or not).
     pub fn has_run(&self) -> bool {
         self.ran.load(std::sync::atomic::Ordering::Acquire)

@@ -82,7 +82,7 @@ impl Executable {
                     }
                     Side::OpenVino => "it stays on OpenVINO".to_string(),
                 };
-                *self.report.lock().unwrap_or_else(|e| e.into_inner()) = Some(format!(
+                self.report(format!(
                     "ovep: {}: measured {} us per run cycle on OpenVINO (its own run {} us), {} us on ORT's CPU \
                      kernels: {verdict}",
                     self.name, m.openvino_cycle, m.openvino_run, m.cpu_ep_cycle
@@ -168,8 +168,7 @@ impl Executable {
             }
             Ok(_) => Placement::OpenVino,
             Err(e) => {
-                *self.report.lock().unwrap_or_else(|e| e.into_inner()) =
-                    Some(format!("ovep: {}: stays on OpenVINO (no CPU session to compare with: {e})", self.name));
+                self.report(format!("ovep: {}: stays on OpenVINO (no CPU session to compare with: {e})", self.name));
                 Placement::OpenVino
             }
         };
@@ -180,8 +179,7 @@ impl Executable {
         if let Some(placement) = &self.placement {
             *placement.lock().unwrap_or_else(|e| e.into_inner()) = Placement::OpenVino;
         }
-        *self.report.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(format!("ovep: {}: back on OpenVINO (ORT's CPU kernels failed a run: {e})", self.name));
+        self.report(format!("ovep: {}: back on OpenVINO (ORT's CPU kernels failed a run: {e})", self.name));
     }
 
     /// Whether the CPU session is being built (the session's end waits for it).
